@@ -24,7 +24,7 @@ namespace Miil.Build
     /// system libstdc++ does not define and that no relocation references; fails the build when a
     /// relocation does reference a missing version (the library could not work here).
     /// </summary>
-    public sealed class RelaxLibStdCxxVersionNeeds : Task
+    public sealed class RelaxLibStdCxxVersionNeeds : Microsoft.Build.Utilities.Task
     {
         /// <summary>Native libraries to check (the copies in the build or publish output).</summary>
         [Required]
