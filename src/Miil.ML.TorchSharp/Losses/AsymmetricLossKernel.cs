@@ -1,5 +1,6 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Miil.ML.TorchSharp.Numerics;
 
 namespace Miil.ML.TorchSharp.Losses;
 
@@ -22,12 +23,17 @@ namespace Miil.ML.TorchSharp.Losses;
 /// </remarks>
 internal static class AsymmetricLossKernel
 {
-    /// <summary>Elements per parallel chunk; below two chunks the pass stays on the calling thread.</summary>
-    private const int ChunkSize = 32768;
+    /// <summary>
+    /// Fewest elements per parallel chunk; below two chunks the pass stays on the calling thread.
+    /// Larger inputs get one chunk per core: fewer hand-offs to the thread pool, whose threads then
+    /// compete less with libtorch's spinning OpenMP threads on a small machine.
+    /// </summary>
+    private const int MinChunkSize = 32768;
 
-    internal readonly struct Parameters<T>(AsymmetricLossOptions options)
+    internal readonly struct Parameters<T>(AsymmetricLossOptions options, AsymmetricLossPath path)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        public readonly AsymmetricLossPath Path = Resolve(path);
         public readonly T GammaPos = T.CreateChecked(options.GammaPos);
         public readonly T GammaNeg = T.CreateChecked(options.GammaNeg);
         public readonly T Clip = T.CreateChecked(options.Clip);
@@ -38,16 +44,17 @@ internal static class AsymmetricLossKernel
         public readonly bool Ignore = options.IgnoreLabel;
     }
 
-    /// <summary>The scalar parameters broadcast to vectors once per range rather than per vector.</summary>
-    private readonly struct Broadcast<T>(in Parameters<T> p)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>The widest SIMD the processor runs for <see cref="AsymmetricLossPath.Auto"/>; a forced width it lacks is refused.</summary>
+    private static AsymmetricLossPath Resolve(AsymmetricLossPath path) => path switch
     {
-        public readonly Vector<T> Clip = new(p.Clip);
-        public readonly Vector<T> Eps = new(p.Eps);
-        public readonly Vector<T> LogEps = new(p.LogEps);
-        public readonly Vector<T> GammaPos = new(p.GammaPos);
-        public readonly Vector<T> GammaNeg = new(p.GammaNeg);
-    }
+        AsymmetricLossPath.Auto when Lanes512<float>.IsAccelerated => AsymmetricLossPath.Simd512,
+        AsymmetricLossPath.Auto when LanesNative<float>.IsAccelerated => AsymmetricLossPath.SimdNative,
+        AsymmetricLossPath.Auto => AsymmetricLossPath.Scalar,
+        AsymmetricLossPath.Simd512 when !Lanes512<float>.IsAccelerated => throw new PlatformNotSupportedException("AVX-512 is not available."),
+        AsymmetricLossPath.SimdNative when !LanesNative<float>.IsAccelerated => throw new PlatformNotSupportedException("SIMD is not available."),
+        AsymmetricLossPath.TensorOps => throw new ArgumentException("The tensor-operation path does not run in the kernel.", nameof(path)),
+        _ => path,
+    };
 
     /// <summary>Result of a pass: the summed loss (in double) and the number of elements that count.</summary>
     internal readonly record struct Totals(double Sum, long Counted);
@@ -63,7 +70,8 @@ internal static class AsymmetricLossKernel
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = logits.Length;
-        int chunks = (n + ChunkSize - 1) / ChunkSize;
+        int chunkSize = Math.Max(MinChunkSize, (n + Environment.ProcessorCount - 1) / Environment.ProcessorCount);
+        int chunks = (n + chunkSize - 1) / chunkSize;
         if (chunks <= 1)
         {
             return RunRange(logits, targets, gradient, elementLoss, p, 0);
@@ -80,8 +88,8 @@ internal static class AsymmetricLossKernel
                 Parameters<T> parameters = p;
                 Parallel.For(0, chunks, c =>
                 {
-                    int start = c * ChunkSize;
-                    int length = Math.Min(ChunkSize, n - start);
+                    int start = c * chunkSize;
+                    int length = Math.Min(chunkSize, n - start);
                     sums[c] = RunRange(
                         new ReadOnlySpan<T>((T*)zp + start, length),
                         new ReadOnlySpan<T>((T*)yp + start, length),
@@ -105,103 +113,19 @@ internal static class AsymmetricLossKernel
                                       in Parameters<T> p, int offset)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int width = Vector<T>.Count;
-        bool withLoss = !elementLoss.IsEmpty;
-        var sum = Vector<double>.Zero;
-        long ignored = 0;
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
+        Totals simd = default;
+        int done = p.Path switch
         {
-            var broadcast = new Broadcast<T>(p);
-            for (; i <= logits.Length - width; i += width)
-            {
-                var z = new Vector<T>(logits[i..]);
-                var y = new Vector<T>(targets[i..]);
-                if (!Valid(z, y, p))
-                {
-                    // Let the scalar loop find the element and throw with its index.
-                    ScalarRange(logits.Slice(i, width), targets.Slice(i, width), gradient.Slice(i, width), Span<T>.Empty, p, offset + i);
-                }
-                (Vector<T> loss, Vector<T> grad, Vector<T> ignoredMask) = Elements(z, y, p, broadcast);
-                grad.CopyTo(gradient[i..]);
-                if (withLoss)
-                {
-                    loss.CopyTo(elementLoss[i..]);
-                }
-                sum += Widen(loss);
-                if (p.Ignore)
-                {
-                    ignored += CountSet(ignoredMask);
-                }
-            }
-        }
-        Totals tail = ScalarRange(logits[i..], targets[i..], gradient[i..], withLoss ? elementLoss[i..] : Span<T>.Empty, p, offset + i);
-        return new Totals(Vector.Sum(sum) + tail.Sum, i - ignored + tail.Counted);
+            AsymmetricLossPath.Simd512 => AsymmetricLossLanes.Run<T, Vector512<T>, Lanes512<T>>(logits, targets, gradient, elementLoss, p, offset, out simd),
+            AsymmetricLossPath.SimdNative => AsymmetricLossLanes.Run<T, Vector<T>, LanesNative<T>>(logits, targets, gradient, elementLoss, p, offset, out simd),
+            _ => 0,
+        };
+        Totals tail = ScalarRange(logits[done..], targets[done..], gradient[done..],
+                                  elementLoss.IsEmpty ? Span<T>.Empty : elementLoss[done..], p, offset + done);
+        return new Totals(simd.Sum + tail.Sum, simd.Counted + tail.Counted);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Valid<T>(Vector<T> z, Vector<T> y, in Parameters<T> p)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        // z - z is 0 for finite z and NaN for NaN or infinity.
-        if (!Vector.EqualsAll(z - z, Vector<T>.Zero))
-        {
-            return false;
-        }
-        Vector<T> allowed = Vector.Equals(y, Vector<T>.One) | Vector.Equals(y, Vector<T>.Zero);
-        if (p.Ignore)
-        {
-            allowed |= Vector.Equals(y, -Vector<T>.One);
-        }
-        // Masks are all-ones lanes, which read as NaN: compare their bytes, not their values.
-        return Vector.EqualsAll(allowed.As<T, byte>(), Vector<byte>.AllBitsSet);
-    }
-
-    /// <summary>The element formula (see the type's remarks) on a vector of lanes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector<T> Loss, Vector<T> Grad, Vector<T> IgnoredMask) Elements<T>(Vector<T> z, Vector<T> y, in Parameters<T> p, in Broadcast<T> v)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        Vector<T> one = Vector<T>.One, zero = Vector<T>.Zero;
-        Vector<T> positive = Vector.Equals(y, one);
-        Vector<T> prob = one / (one + Exp(-z));
-
-        Vector<T> neg = one - prob;
-        Vector<T> dneg = -(prob * neg);
-        if (p.Clip > T.Zero)
-        {
-            neg += v.Clip;
-            Vector<T> easy = Vector.GreaterThan(neg, one);
-            neg = Vector.ConditionalSelect(easy, one, neg);
-            dneg = Vector.ConditionalSelect(easy, zero, dneg);
-        }
-        Vector<T> x = Vector.ConditionalSelect(positive, prob, neg);
-        Vector<T> dx = Vector.ConditionalSelect(positive, prob * (one - prob), dneg);
-
-        Vector<T> inside = Vector.GreaterThanOrEqual(x, v.Eps);
-        Vector<T> log = Vector.ConditionalSelect(inside, Log(x), v.LogEps);
-        Vector<T> dlog = Vector.ConditionalSelect(inside, dx / x, zero);
-
-        Vector<T> loss = log, grad = dlog;
-        if (p.Focusing)
-        {
-            Vector<T> b = one - x;
-            Vector<T> w = Vector.ConditionalSelect(positive, Pow(b, p.GammaPos, v.GammaPos), Pow(b, p.GammaNeg, v.GammaNeg));
-            loss = log * w;
-            grad = dlog * w;
-            if (!p.Detach)
-            {
-                Vector<T> g = Vector.ConditionalSelect(positive, v.GammaPos, v.GammaNeg);
-                Vector<T> atZero = Vector.ConditionalSelect(Vector.Equals(g, one), -dx, zero);
-                Vector<T> dw = Vector.ConditionalSelect(Vector.GreaterThan(b, zero), g * w / b * -dx, atZero);
-                grad += log * Vector.ConditionalSelect(Vector.Equals(dx, zero), zero, dw);
-            }
-        }
-        Vector<T> ignoredMask = p.Ignore ? Vector.Equals(y, -one) : zero;
-        return (Vector.AndNot(-loss, ignoredMask), Vector.AndNot(-grad, ignoredMask), ignoredMask);
-    }
-
-    private static Totals ScalarRange<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> gradient, Span<T> elementLoss,
+    internal static Totals ScalarRange<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> gradient, Span<T> elementLoss,
                                          in Parameters<T> p, int offset)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -236,7 +160,7 @@ internal static class AsymmetricLossKernel
     }
 
     /// <summary>The element formula (see the type's remarks) on one element.</summary>
-    private static (T Loss, T Grad) Element<T>(T z, bool positive, in Parameters<T> p)
+    internal static (T Loss, T Grad) Element<T>(T z, bool positive, in Parameters<T> p)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         T prob = T.One / (T.One + T.Exp(-z));
@@ -281,7 +205,7 @@ internal static class AsymmetricLossKernel
     }
 
     /// <summary>x^g with pow(0, 0) = 1, as torch.pow; small integer exponents by multiplication.</summary>
-    private static T Pow<T>(T x, T g)
+    internal static T Pow<T>(T x, T g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         T two = T.One + T.One;
@@ -303,65 +227,5 @@ internal static class AsymmetricLossKernel
             return x2 * x2;
         }
         return T.Pow(x, g);
-    }
-
-    /// <inheritdoc cref="Pow{T}(T, T)"/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<T> Pow<T>(Vector<T> x, T g, Vector<T> gv)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        T two = T.One + T.One;
-        if (g == T.Zero)
-        {
-            return Vector<T>.One;
-        }
-        if (g == T.One)
-        {
-            return x;
-        }
-        if (g == two)
-        {
-            return x * x;
-        }
-        if (g == two * two)
-        {
-            Vector<T> x2 = x * x;
-            return x2 * x2;
-        }
-        // x >= 0 here; log(0) = -inf gives exp(-inf) = 0 for g > 0.
-        return Exp(gv * Log(x));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<T> Exp<T>(Vector<T> v)
-        where T : unmanaged, IFloatingPointIeee754<T>
-        => typeof(T) == typeof(float)
-            ? Vector.Exp(v.As<T, float>()).As<float, T>()
-            : Vector.Exp(v.As<T, double>()).As<double, T>();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<T> Log<T>(Vector<T> v)
-        where T : unmanaged, IFloatingPointIeee754<T>
-        => typeof(T) == typeof(float)
-            ? Vector.Log(v.As<T, float>()).As<float, T>()
-            : Vector.Log(v.As<T, double>()).As<double, T>();
-
-    /// <summary>The number of set lanes of a comparison mask (each set lane is -1 as an integer).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static long CountSet<T>(Vector<T> mask)
-        where T : unmanaged, IFloatingPointIeee754<T>
-        => typeof(T) == typeof(float) ? -Vector.Sum(mask.As<T, int>()) : -Vector.Sum(mask.As<T, long>());
-
-    /// <summary>The lanes of <paramref name="v"/> as doubles, folded into one vector of doubles.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<double> Widen<T>(Vector<T> v)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (typeof(T) == typeof(double))
-        {
-            return v.As<T, double>();
-        }
-        Vector.Widen(v.As<T, float>(), out Vector<double> low, out Vector<double> high);
-        return low + high;
     }
 }

@@ -69,7 +69,7 @@ public sealed class AsymmetricLossBehaviourTests
     [TestMethod]
     public void IgnoredTargetsContributeNothing()
     {
-        foreach (bool tensorPath in new[] { false, true })
+        foreach (AsymmetricLossPath path in LossPaths.All)
         {
             using var scope = NewDisposeScope();
             (Tensor z, Tensor y) = Batch(8, 12, seed: 3, scale: 4);
@@ -78,7 +78,7 @@ public sealed class AsymmetricLossBehaviourTests
             var options = new AsymmetricLossOptions { IgnoreLabel = true, DetachFocalWeight = false };
 
             Tensor zg = z.detach().requires_grad_();
-            Tensor value = new AsymmetricLoss(options).Compute(zg, withUnknown, tensorPath);
+            Tensor value = new AsymmetricLoss(options).Compute(zg, withUnknown, path);
             value.backward();
 
             Tensor elements = new AsymmetricLoss(options with { Reduction = LossReduction.None, IgnoreLabel = false }).forward(z, y);
@@ -87,7 +87,7 @@ public sealed class AsymmetricLossBehaviourTests
             Assert.AreEqual(0.0, zg.grad!.masked_select(ignored).abs().sum().item<double>(), "gradient at ignored targets");
             Assert.IsGreaterThan(0.0, zg.grad!.masked_select(ignored.logical_not()).abs().sum().item<double>());
 
-            double mean = new AsymmetricLoss(options with { Reduction = LossReduction.Mean }).Compute(z, withUnknown, tensorPath).item<double>();
+            double mean = new AsymmetricLoss(options with { Reduction = LossReduction.Mean }).Compute(z, withUnknown, path).item<double>();
             long known = ignored.logical_not().sum().item<long>();
             Tolerance.Float64.AssertClose(expected / known, mean, "mean over the known targets");
         }
@@ -106,19 +106,19 @@ public sealed class AsymmetricLossBehaviourTests
     [TestMethod]
     public void ReductionsScaleValueAndGradient()
     {
-        foreach (bool tensorPath in new[] { false, true })
+        foreach (AsymmetricLossPath path in LossPaths.All)
         {
             (Tensor z, Tensor y) = Batch(6, 7, seed: 4, scale: 3);
-            (double sum, double[] sumGrad) = ValueAndGrad(z, y, LossReduction.Sum, tensorPath);
-            (double mean, double[] meanGrad) = ValueAndGrad(z, y, LossReduction.Mean, tensorPath);
-            (double batchMean, double[] batchGrad) = ValueAndGrad(z, y, LossReduction.BatchMean, tensorPath);
+            (double sum, double[] sumGrad) = ValueAndGrad(z, y, LossReduction.Sum, path);
+            (double mean, double[] meanGrad) = ValueAndGrad(z, y, LossReduction.Mean, path);
+            (double batchMean, double[] batchGrad) = ValueAndGrad(z, y, LossReduction.BatchMean, path);
             Tolerance.Float64.AssertClose(sum / 42, mean, "mean");
             Tolerance.Float64.AssertClose(sum / 6, batchMean, "batch mean");
             Tolerance.Float64.AssertClose(sumGrad.Select(g => g / 42).ToArray(), meanGrad, "mean gradient");
             Tolerance.Float64.AssertClose(sumGrad.Select(g => g / 6).ToArray(), batchGrad, "batch-mean gradient");
 
             Tensor zg = z.detach().requires_grad_();
-            Tensor elements = new AsymmetricLoss(new AsymmetricLossOptions { Reduction = LossReduction.None }).Compute(zg, y, tensorPath);
+            Tensor elements = new AsymmetricLoss(new AsymmetricLossOptions { Reduction = LossReduction.None }).Compute(zg, y, path);
             CollectionAssert.AreEqual(z.shape, elements.shape);
             Tolerance.Float64.AssertClose(sum, elements.sum().item<double>(), "elements add up to the sum");
             (elements * 2).sum().backward();
@@ -127,7 +127,7 @@ public sealed class AsymmetricLossBehaviourTests
     }
 
     [TestMethod]
-    public void KernelAndTensorPathAgreeAcrossParallelChunks()
+    public void EveryPathAgreesAcrossParallelChunks()
     {
         // 64 x 1000 elements run in several parallel chunks in the kernel.
         foreach (ScalarType dtype in new[] { ScalarType.Float32, ScalarType.Float64 })
@@ -135,14 +135,17 @@ public sealed class AsymmetricLossBehaviourTests
             foreach (AsymmetricLossOptions options in new[] { new AsymmetricLossOptions(), new AsymmetricLossOptions { DetachFocalWeight = false, GammaPos = 1, Clip = 0.02 } })
             {
                 (Tensor z, Tensor y) = Batch(64, 1000, seed: 6, scale: 8, dtype: dtype);
-                (double kernel, double[] kernelGrad) = ValueAndGrad(z, y, options, tensorPath: false);
-                (double ops, double[] opsGrad) = ValueAndGrad(z, y, options, tensorPath: true);
+                (double ops, double[] opsGrad) = ValueAndGrad(z, y, options, AsymmetricLossPath.TensorOps);
                 Tolerance tolerance = dtype == ScalarType.Float64 ? Tolerance.Float64 : new Tolerance(1e-6, 1e-4);
-                tolerance.AssertClose(ops, kernel, $"{dtype} value");
-                tolerance.AssertClose(opsGrad, kernelGrad, $"{dtype} gradient");
-                (double again, double[] againGrad) = ValueAndGrad(z, y, options, tensorPath: false);
-                Assert.AreEqual(kernel, again, "deterministic across runs");
-                CollectionAssert.AreEqual(kernelGrad, againGrad);
+                foreach (AsymmetricLossPath kernel in LossPaths.Kernels)
+                {
+                    (double value, double[] grad) = ValueAndGrad(z, y, options, kernel);
+                    tolerance.AssertClose(ops, value, $"{dtype} {kernel} value");
+                    tolerance.AssertClose(opsGrad, grad, $"{dtype} {kernel} gradient");
+                    (double again, double[] againGrad) = ValueAndGrad(z, y, options, kernel);
+                    Assert.AreEqual(value, again, $"{kernel}: deterministic across runs");
+                    CollectionAssert.AreEqual(grad, againGrad);
+                }
             }
         }
     }
@@ -175,13 +178,13 @@ public sealed class AsymmetricLossBehaviourTests
         var fraction = Assert.ThrowsExactly<ArgumentException>(() => loss.forward(zeros(2, 3), full(2, 3, 0.5)));
         StringAssert.Contains(fraction.Message, "0.5");
 
-        foreach (bool tensorPath in new[] { false, true })
+        foreach (AsymmetricLossPath path in LossPaths.All)
         {
             foreach (double bad in new[] { double.NaN, double.PositiveInfinity })
             {
                 Tensor z = zeros(2, 3);
                 z[1, 2] = bad;
-                var e = Assert.ThrowsExactly<ArgumentException>(() => loss.Compute(z, zeros(2, 3), tensorPath));
+                var e = Assert.ThrowsExactly<ArgumentException>(() => loss.Compute(z, zeros(2, 3), path));
                 StringAssert.Contains(e.Message, "flat index 5");
                 Assert.AreEqual("logits", e.ParamName);
             }
@@ -215,14 +218,14 @@ public sealed class AsymmetricLossBehaviourTests
         Assert.AreEqual((0.0, 4.0, 0.1, LossReduction.Mean), (single.GammaPos, single.GammaNeg, single.LabelSmoothing, single.Reduction));
     }
 
-    private static (double Value, double[] Grad) ValueAndGrad(Tensor z, Tensor y, LossReduction reduction, bool tensorPath)
-        => ValueAndGrad(z, y, new AsymmetricLossOptions { Reduction = reduction }, tensorPath);
+    private static (double Value, double[] Grad) ValueAndGrad(Tensor z, Tensor y, LossReduction reduction, AsymmetricLossPath path)
+        => ValueAndGrad(z, y, new AsymmetricLossOptions { Reduction = reduction }, path);
 
-    private static (double Value, double[] Grad) ValueAndGrad(Tensor z, Tensor y, AsymmetricLossOptions options, bool tensorPath)
+    private static (double Value, double[] Grad) ValueAndGrad(Tensor z, Tensor y, AsymmetricLossOptions options, AsymmetricLossPath path)
     {
         using var scope = NewDisposeScope();
         Tensor zg = z.detach().clone().requires_grad_();
-        Tensor value = new AsymmetricLoss(options).Compute(zg, y, tensorPath);
+        Tensor value = new AsymmetricLoss(options).Compute(zg, y, path);
         value.backward();
         return (value.to(ScalarType.Float64).item<double>(), AsymmetricLossGoldenTests.Flat(zg.grad!));
     }
