@@ -117,14 +117,8 @@ public sealed class PackageConsumerTests
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
               <packageSources>
-                <clear />
-                <add key="local" value="{s_feed}" />
-                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" protocolVersion="3" />
+                <add key="miil-local" value="{s_feed}" />
               </packageSources>
-              <packageSourceMapping>
-                <packageSource key="local"><package pattern="Miil.ML*" /></packageSource>
-                <packageSource key="nuget.org"><package pattern="*" /></packageSource>
-              </packageSourceMapping>
             </configuration>
             """);
         // Directory.Build.* files stop the search so nothing of this repository leaks in.
