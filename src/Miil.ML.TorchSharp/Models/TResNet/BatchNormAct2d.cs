@@ -1,0 +1,64 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Miil.ML.TorchSharp.Models.TResNet;
+
+/// <summary>
+/// Batch norm followed by an activation, standing where the reference has In-Place ABN. Its state
+/// has a batch norm's names (weight, bias, running_mean, running_var, num_batches_tracked), so the
+/// reference's state-dict keys (<c>convN.1.weight</c>, ...) hold. In-Place ABN's effective scale is
+/// |weight| + 1e-5: checkpoints trained with it are converted on import
+/// (<see cref="TResNetCheckpoint"/>), and this module is then plain batch norm.
+/// </summary>
+internal sealed class BatchNormAct2d : nn.Module<Tensor, Tensor>
+{
+    public const double Epsilon = 1e-5;
+    public const double Momentum = 0.1;
+
+    private readonly Parameter weight;
+    private readonly Parameter bias;
+    private readonly Tensor running_mean;
+    private readonly Tensor running_var;
+    private readonly Tensor num_batches_tracked;
+
+    /// <param name="channels">Number of channels.</param>
+    /// <param name="leakySlope">Slope of the LeakyReLU after the norm; null for identity.</param>
+    public BatchNormAct2d(long channels, double? leakySlope)
+        : base(nameof(BatchNormAct2d))
+    {
+        LeakySlope = leakySlope;
+        weight = new Parameter(ones(channels));
+        bias = new Parameter(zeros(channels));
+        running_mean = zeros(channels);
+        running_var = ones(channels);
+        num_batches_tracked = zeros([], ScalarType.Int64);
+        register_parameter(nameof(weight), weight);
+        register_parameter(nameof(bias), bias);
+        register_buffer(nameof(running_mean), running_mean);
+        register_buffer(nameof(running_var), running_var);
+        register_buffer(nameof(num_batches_tracked), num_batches_tracked);
+    }
+
+    /// <summary>LeakyReLU slope after the norm, or null for no activation.</summary>
+    public double? LeakySlope { get; }
+
+    public Parameter Weight => weight;
+
+    public Parameter Bias => bias;
+
+    public Tensor RunningMean => running_mean;
+
+    public Tensor RunningVar => running_var;
+
+    public override Tensor forward(Tensor x)
+    {
+        if (training)
+        {
+            using var noGrad = no_grad();
+            num_batches_tracked.add_(1);
+        }
+        Tensor y = nn.functional.batch_norm(x, running_mean, running_var, weight, bias, training, Momentum, Epsilon);
+        return LeakySlope is double slope ? nn.functional.leaky_relu(y, slope, inplace: true) : y;
+    }
+}

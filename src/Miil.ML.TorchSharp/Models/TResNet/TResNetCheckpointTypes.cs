@@ -1,0 +1,111 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Miil.ML.TorchSharp.Models.TResNet;
+
+/// <summary>Key layout of a TResNet state dict.</summary>
+public enum TResNetCheckpointLayout
+{
+    /// <summary>The original MIIL code's keys (<c>body.conv1.0.weight</c>, <c>body.conv1.1.*</c>); this model's own.</summary>
+    Miil,
+
+    /// <summary>timm 0.9 and later (<c>body.conv1.conv.weight</c>, <c>body.conv1.bn.*</c>).</summary>
+    Timm,
+}
+
+/// <summary>Whether norm weights are converted from In-Place ABN (w' = |w| + 1e-5) on import.</summary>
+public enum InPlaceAbnConversion
+{
+    /// <summary>By layout: MIIL converted unless the file's metadata says plain batch norm; timm never.</summary>
+    Auto,
+
+    /// <summary>Always convert.</summary>
+    Always,
+
+    /// <summary>Never convert (the weights are read as plain batch norm).</summary>
+    Never,
+}
+
+/// <summary>Options of <see cref="TResNetCheckpoint.Load"/>.</summary>
+public sealed record TResNetLoadOptions
+{
+    /// <summary>In-Place ABN conversion. Default <see cref="InPlaceAbnConversion.Auto"/>.</summary>
+    public InPlaceAbnConversion InPlaceAbn { get; init; } = InPlaceAbnConversion.Auto;
+}
+
+/// <summary>What a checkpoint load found and did.</summary>
+public sealed record TResNetCheckpointInfo
+{
+    /// <summary>The file.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>The key layout found.</summary>
+    public required TResNetCheckpointLayout Layout { get; init; }
+
+    /// <summary>Whether norm weights were converted from In-Place ABN.</summary>
+    public required bool ConvertedInPlaceAbn { get; init; }
+
+    /// <summary>The class count the file declares (MIIL wrapper's <c>num_classes</c>, or this library's metadata), if any.</summary>
+    public int? CheckpointNumClasses { get; init; }
+
+    /// <summary>Class names in output order (MIIL wrapper's <c>idx_to_class</c>, or this library's metadata), if any.</summary>
+    public IReadOnlyList<string>? ClassNames { get; init; }
+
+    /// <summary>The training image size recorded by this library, if any.</summary>
+    public int? ImageSize { get; init; }
+
+    /// <summary>Whether the checkpoint's head had another class count and was left out (the model keeps a fresh head).</summary>
+    public required bool HeadReplaced { get; init; }
+
+    /// <summary>The checkpoint keys not loaded because the head was replaced.</summary>
+    public required IReadOnlyList<string> SkippedKeys { get; init; }
+}
+
+/// <summary>This library's checkpoint metadata, stored as JSON in the safetensors header.</summary>
+internal sealed record TResNetCheckpointMetadata
+{
+    public const string PlainBatchNorm = "batch_norm";
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public string Format { get; init; } = "miil.ml/tresnet";
+
+    public int Version { get; init; } = 1;
+
+    public required string Architecture { get; init; }
+
+    public required int[] Layers { get; init; }
+
+    public required double WidthFactor { get; init; }
+
+    public required int NumClasses { get; init; }
+
+    public int? BottleneckFeatures { get; init; }
+
+    public int InChannels { get; init; } = 3;
+
+    public IReadOnlyList<string>? ClassNames { get; init; }
+
+    public int? ImageSize { get; init; }
+
+    /// <summary>How the norms compute: always plain batch norm for this library's files.</summary>
+    public string Norm { get; init; } = PlainBatchNorm;
+
+    public static TResNetCheckpointMetadata From(TResNet model, IReadOnlyList<string>? classNames, int? imageSize) => new()
+    {
+        Architecture = model.Architecture.Name,
+        Layers = model.Architecture.Layers.ToArray(),
+        WidthFactor = model.Architecture.WidthFactor,
+        NumClasses = model.NumClasses,
+        BottleneckFeatures = model.BottleneckFeatures,
+        InChannels = model.InChannels,
+        ClassNames = classNames,
+        ImageSize = imageSize,
+    };
+
+    public TResNetArchitecture ToArchitecture() => TResNetArchitecture.Custom(Layers, WidthFactor);
+}
