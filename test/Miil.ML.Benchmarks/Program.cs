@@ -2,10 +2,18 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Miil.ML.Benchmarks;
 
-// Runs in process: a separate BenchmarkDotNet build would copy TorchSharp's natives without this
-// repository's libstdc++ step. Usage: dotnet run -c Release --project test/Miil.ML.Benchmarks -- --filter '*Asl*'
+// 'tresnet' runs the throughput table (model steps take seconds: a command, not BenchmarkDotNet).
+if (args.Length > 0 && args[0] == "tresnet")
+{
+    return TResNetThroughput.Run(args[1..]);
+}
+
+// BenchmarkDotNet runs in process: a separate BenchmarkDotNet build would copy TorchSharp's natives
+// without this repository's libstdc++ step. Usage: dotnet run -c Release --project test/Miil.ML.Benchmarks -- --filter '*Asl*'
 IConfig config = DefaultConfig.Instance
     .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(3).WithIterationCount(15))
     .WithOptions(ConfigOptions.DisableOptimizationsValidator);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+return 0;
