@@ -8,7 +8,7 @@ namespace Miil.ML;
 /// Miil.ML, scoring in Miil.ML.Onnx, the TResNet-ASL trainer in Miil.ML.TorchSharp), the way ML.NET's
 /// own catalogs are extended.
 /// </summary>
-public sealed class MultiLabelCatalog
+public sealed partial class MultiLabelCatalog
 {
     internal MultiLabelCatalog(MLContext context)
     {

@@ -3,6 +3,7 @@ using System.Text;
 using Miil.ML.TorchSharp.Checkpoints;
 using Miil.ML.TorchSharp.Models.TResNet;
 using Miil.ML.TorchSharp.Tests.Infrastructure;
+using Miil.ML.Testing;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Reflection;
 using System.Xml.Linq;
 using Miil.ML.TorchSharp.Tests.Infrastructure;
+using Miil.ML.Testing;
 
 namespace Miil.ML.TorchSharp.Tests.Packaging;
 

@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 
-namespace Miil.ML.TorchSharp.Tests.Infrastructure;
+namespace Miil.ML.Testing;
 
 /// <summary>
 /// The golden data produced by the original PyTorch code (../shared/golden beside the checkout, or

@@ -1,4 +1,4 @@
-namespace Miil.ML.TorchSharp.Tests.Infrastructure;
+namespace Miil.ML.Testing;
 
 /// <summary>|actual - expected| &lt;= Absolute + Relative * |expected|, element by element.</summary>
 internal readonly record struct Tolerance(double Absolute, double Relative)

@@ -1,0 +1,125 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Miil.ML.Evaluation;
+
+namespace Miil.ML;
+
+public sealed partial class MultiLabelCatalog
+{
+    /// <summary>
+    /// Evaluates multi-label scores in one pass over <paramref name="data"/>: mAP (reference,
+    /// tie-aware and positive-weighted), per-class AP, precision, recall and F1, and CP/CR/CF1/OP/OR/OF1
+    /// at the threshold and for each sample's top k.
+    /// </summary>
+    /// <param name="data">Scored data.</param>
+    /// <param name="labelColumnName">Label column: known-size vector of Single, 1 positive, 0 negative, -1 ignored. Its slot names are the class names.</param>
+    /// <param name="scoreColumnName">Score column: known-size vector of Single of the same size.</param>
+    /// <param name="predictedLabelsColumnName">Optional vector of Boolean decisions to evaluate instead of <paramref name="threshold"/>.</param>
+    /// <param name="threshold">Decision threshold (score &gt; threshold). Default 0.5.</param>
+    /// <param name="topK">k of the top-k metrics. Default 3, the literature's.</param>
+    /// <returns>The metrics, as fractions in [0, 1].</returns>
+    /// <exception cref="ArgumentException">A column is missing or of the wrong type or size.</exception>
+    /// <exception cref="InvalidOperationException">The data has no rows, or a value is invalid (the message names the column, row and class).</exception>
+    public MultiLabelMetrics Evaluate(IDataView data, string labelColumnName = "Label", string scoreColumnName = "Score",
+        string? predictedLabelsColumnName = null, float threshold = 0.5f, int topK = 3)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        DataViewSchema.Column label = VectorColumn(data.Schema, labelColumnName, NumberDataViewType.Single, "label");
+        DataViewSchema.Column score = VectorColumn(data.Schema, scoreColumnName, NumberDataViewType.Single, "score");
+        int classes = ((VectorDataViewType)label.Type).Size;
+        if (((VectorDataViewType)score.Type).Size != classes)
+        {
+            throw new ArgumentException(
+                $"Column '{scoreColumnName}' has {((VectorDataViewType)score.Type).Size} slots but label column '{labelColumnName}' has {classes}.", nameof(scoreColumnName));
+        }
+        DataViewSchema.Column? predicted = null;
+        if (predictedLabelsColumnName is not null)
+        {
+            predicted = VectorColumn(data.Schema, predictedLabelsColumnName, BooleanDataViewType.Instance, "predicted labels");
+            if (((VectorDataViewType)predicted.Value.Type).Size != classes)
+            {
+                throw new ArgumentException($"Column '{predictedLabelsColumnName}' has {((VectorDataViewType)predicted.Value.Type).Size} slots but the labels {classes}.", nameof(predictedLabelsColumnName));
+            }
+        }
+
+        (float[] scores, float[] labels, bool[]? decisions, int rows) = Read(data, score, label, predicted, classes);
+        if (rows == 0)
+        {
+            throw new InvalidOperationException($"The data has no rows to evaluate (columns '{labelColumnName}', '{scoreColumnName}').");
+        }
+        try
+        {
+            return MultiLabelEvaluator.Evaluate(scores.AsSpan(0, rows * classes), labels.AsSpan(0, rows * classes), classes,
+                ClassNames(label) ?? ClassNames(score), threshold, topK,
+                decisions is null ? default : decisions.AsSpan(0, rows * classes),
+                $"column '{scoreColumnName}'", $"column '{labelColumnName}'");
+        }
+        catch (ArgumentException e) when (e.ParamName is "scores" or "labels")
+        {
+            throw new InvalidOperationException(e.Message, e);
+        }
+    }
+
+    private static DataViewSchema.Column VectorColumn(DataViewSchema schema, string name, PrimitiveDataViewType item, string role)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        DataViewSchema.Column column = schema.GetColumnOrNull(name)
+            ?? throw new ArgumentException($"The data has no {role} column '{name}'. Columns: {string.Join(", ", schema.Select(c => c.Name))}.", nameof(name));
+        if (column.Type is not VectorDataViewType { IsKnownSize: true } vector || !vector.ItemType.Equals(item))
+        {
+            throw new ArgumentException($"The {role} column '{name}' is {column.Type}; it must be a known-size vector of {item}.", nameof(name));
+        }
+        return column;
+    }
+
+    private static string[]? ClassNames(DataViewSchema.Column column)
+    {
+        if (!column.HasSlotNames())
+        {
+            return null;
+        }
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        column.GetSlotNames(ref names);
+        return names.DenseValues().Select(n => n.ToString()).ToArray();
+    }
+
+    private static (float[] Scores, float[] Labels, bool[]? Decisions, int Rows) Read(
+        IDataView data, DataViewSchema.Column score, DataViewSchema.Column label, DataViewSchema.Column? predicted, int classes)
+    {
+        long capacity = Math.Max(1, data.GetRowCount() ?? 1024);
+        var scores = new float[checked(capacity * classes)];
+        var labels = new float[scores.Length];
+        bool[]? decisions = predicted is null ? null : new bool[scores.Length];
+        var columns = predicted is null ? new[] { score, label } : new[] { score, label, predicted.Value };
+        using DataViewRowCursor cursor = data.GetRowCursor(columns);
+        ValueGetter<VBuffer<float>> getScore = cursor.GetGetter<VBuffer<float>>(score);
+        ValueGetter<VBuffer<float>> getLabel = cursor.GetGetter<VBuffer<float>>(label);
+        ValueGetter<VBuffer<bool>>? getPredicted = predicted is null ? null : cursor.GetGetter<VBuffer<bool>>(predicted.Value);
+        VBuffer<float> s = default, y = default;
+        VBuffer<bool> d = default;
+        int rows = 0;
+        while (cursor.MoveNext())
+        {
+            if ((long)(rows + 1) * classes > scores.Length)
+            {
+                Array.Resize(ref scores, scores.Length * 2);
+                Array.Resize(ref labels, scores.Length);
+                if (decisions is not null)
+                {
+                    Array.Resize(ref decisions, scores.Length);
+                }
+            }
+            getScore(ref s);
+            getLabel(ref y);
+            s.CopyTo(scores, rows * classes);
+            y.CopyTo(labels, rows * classes);
+            if (getPredicted is not null)
+            {
+                getPredicted(ref d);
+                d.CopyTo(decisions!, rows * classes);
+            }
+            rows++;
+        }
+        return (scores, labels, decisions, rows);
+    }
+}
