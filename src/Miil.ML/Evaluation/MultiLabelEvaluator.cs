@@ -60,18 +60,29 @@ public static class MultiLabelEvaluator
         {
             throw new ArgumentException($"{classNames.Count} class names for {classCount} classes.", nameof(classNames));
         }
-        Validate(scores, labels, classCount, scoreSource, labelSource);
-
-        float[] scoreArray = scores.ToArray();
-        float[] labelArray = labels.ToArray();
-        bool[]? decisions = predictedLabels.IsEmpty ? null : predictedLabels.ToArray();
         var perClass = new ClassCounts[classCount];
-        Parallel.For(0, classCount, () => new ClassWorkspace(n), (c, _, workspace) =>
+        Counts[] topKCounts;
+        unsafe
         {
-            perClass[c] = EvaluateClass(scoreArray, labelArray, decisions, n, classCount, c, threshold, workspace);
-            return workspace;
-        }, _ => { });
-        Counts[] topKCounts = TopKCounts(scoreArray, labelArray, n, classCount, Math.Min(topK, classCount));
+            fixed (float* scorePointer = scores, labelPointer = labels)
+            fixed (bool* decisionPointer = predictedLabels)
+            {
+                var data = new Matrix((nint)scorePointer, (nint)labelPointer, predictedLabels.IsEmpty ? 0 : (nint)decisionPointer, n, classCount);
+                // One worker per core, each with one workspace, takes every workers-th group.
+                int groups = (classCount + GroupSize - 1) / GroupSize;
+                int workers = Math.Min(Environment.ProcessorCount, groups);
+                Parallel.For(0, workers, worker =>
+                {
+                    var workspace = new GroupWorkspace(n);
+                    for (int g = worker; g < groups; g += workers)
+                    {
+                        EvaluateGroup(data, g * GroupSize, Math.Min(GroupSize, classCount - g * GroupSize), threshold, workspace, perClass);
+                    }
+                });
+                ThrowFirstInvalid(perClass, scoreSource, labelSource);
+                topKCounts = TopKCounts(data, Math.Min(topK, classCount));
+            }
+        }
 
         string[] names = classNames?.ToArray() ?? Enumerable.Range(0, classCount).Select(i => $"class_{i}").ToArray();
         var classes = perClass.Select((r, c) => new ClassMetrics
@@ -95,73 +106,76 @@ public static class MultiLabelEvaluator
             MeanAveragePrecisionTieAware = classes.Average(c => c.AveragePrecisionTieAware),
             PositiveWeightedMeanAveragePrecision = positives == 0 ? 0 : classes.Sum(c => c.AveragePrecision * c.Positives) / positives,
             PerClass = classes,
-            AtThreshold = Decide(decisions is null ? string.Create(CultureInfo.InvariantCulture, $"score > {threshold}") : "predicted labels",
+            AtThreshold = Decide(predictedLabels.IsEmpty ? string.Create(CultureInfo.InvariantCulture, $"score > {threshold}") : "predicted labels",
                                  perClass.Select(r => r.Decisions).ToArray()),
             TopK = Decide($"top-{Math.Min(topK, classCount)}", topKCounts),
-            Threshold = decisions is null ? threshold : float.NaN,
+            Threshold = predictedLabels.IsEmpty ? threshold : float.NaN,
             SampleCount = n,
             LabelCardinality = (double)positives / n,
             LabelDensity = (double)positives / n / classCount,
         };
     }
 
-    private static void Validate(ReadOnlySpan<float> scores, ReadOnlySpan<float> labels, int classCount, string scoreSource, string labelSource)
+    /// <summary>Raw pointers to the row-major matrices, for the parallel workers (spans cannot enter lambdas).</summary>
+    private readonly record struct Matrix(nint Scores, nint Labels, nint Decisions, int Rows, int Columns);
+
+    /// <summary>
+    /// Classes are read in groups of 16 adjacent columns (one cache line of floats per row) so that a
+    /// pass over the row-major matrix serves 16 classes: reading one column at a time would pull
+    /// every cache line of the matrix once per class.
+    /// </summary>
+    private const int GroupSize = 16;
+
+    private static unsafe void EvaluateGroup(Matrix data, int first, int count, float threshold, GroupWorkspace w, ClassCounts[] results)
     {
-        for (int i = 0; i < scores.Length; i++)
+        float* scores = (float*)data.Scores, labels = (float*)data.Labels;
+        bool* decisions = (bool*)data.Decisions;
+        Span<int> ranked = stackalloc int[count];
+        Span<int> invalidRow = stackalloc int[count];
+        Span<float> invalidLabel = stackalloc float[count];
+        invalidRow.Fill(-1);
+        var counts = new Counts[count];
+        var ignored = new int[count];
+        for (int i = 0; i < data.Rows; i++)
         {
-            if (float.IsNaN(scores[i]))
+            long row = (long)i * data.Columns + first;
+            for (int j = 0; j < count; j++)
             {
-                throw new ArgumentException($"{scoreSource}: score of row {i / classCount}, class {i % classCount} is NaN.", nameof(scores));
+                float score = scores[row + j], y = labels[row + j];
+                if (y == -1f && !float.IsNaN(score))
+                {
+                    ignored[j]++;
+                    continue;
+                }
+                if (float.IsNaN(score) || (y != 1f && y != 0f))
+                {
+                    if (invalidRow[j] < 0)
+                    {
+                        invalidRow[j] = i;
+                        invalidLabel[j] = float.IsNaN(score) ? float.NaN : y;
+                    }
+                    continue;
+                }
+                bool positive = y == 1f;
+                counts[j].Add(decisions is null ? score > threshold : decisions[row + j], positive);
+                int at = j * data.Rows + ranked[j]++;
+                w.Keys[at] = RankOrder.DescendingKey(score);
+                w.Positive[at] = positive ? (byte)1 : (byte)0;
             }
-            float y = labels[i];
-            if (y != 1f && y != 0f && y != -1f)
-            {
-                throw new ArgumentException(
-                    $"{labelSource}: label of row {i / classCount}, class {i % classCount} is {y.ToString(CultureInfo.InvariantCulture)}; labels must be 1 (positive), 0 (negative) or -1 (ignored).",
-                    nameof(labels));
-            }
+        }
+        for (int j = 0; j < count; j++)
+        {
+            results[first + j] = invalidRow[j] >= 0
+                ? ClassCounts.Invalid(invalidRow[j], float.IsNaN(invalidLabel[j]) ? null : invalidLabel[j])
+                : Rank(w.Keys.AsSpan(j * data.Rows, ranked[j]), w.Positive.AsSpan(j * data.Rows, ranked[j]), w, ignored[j], counts[j]);
         }
     }
 
-    private static ClassCounts EvaluateClass(float[] scores, float[] labels, bool[]? decisions, int n, int classCount, int c, float threshold, ClassWorkspace w)
+    /// <summary>Sorts one class's samples by descending score and computes both APs.</summary>
+    private static ClassCounts Rank(Span<uint> keys, Span<byte> positive, GroupWorkspace w, int ignored, Counts counts)
     {
-        var counts = new Counts();
-        int positives = 0, negatives = 0, ignored = 0;
-        for (int i = 0; i < n; i++)
-        {
-            int at = i * classCount + c;
-            w.Scores[i] = scores[at];
-            w.Labels[i] = labels[at];
-            float y = labels[at];
-            if (y == -1f)
-            {
-                ignored++;
-                continue;
-            }
-            bool predicted = decisions is null ? scores[at] > threshold : decisions[at];
-            if (y == 1f)
-            {
-                positives++;
-                counts.Add(predicted, true);
-            }
-            else
-            {
-                negatives++;
-                counts.Add(predicted, false);
-            }
-        }
-        RankOrder.Descending(w.Scores, w.Order, w.Keys, w.KeyScratch, w.OrderScratch);
-
-        // The ranking without ignored samples.
-        int ranked = 0;
-        for (int k = 0; k < n; k++)
-        {
-            int i = w.Order[k];
-            if (w.Labels[i] != -1f)
-            {
-                w.OrderScratch[ranked++] = i;
-            }
-        }
+        int ranked = keys.Length;
+        RankOrder.Sort(keys, positive, w.KeyScratch, w.PositiveScratch);
 
         // Reference: precision at the rank of each positive, ties in sample order.
         // Tie-aware: one threshold per distinct score, precision taken at the end of each tie group.
@@ -169,74 +183,108 @@ public static class MultiLabelEvaluator
         int seen = 0, groupPositives = 0;
         for (int rank = 1; rank <= ranked; rank++)
         {
-            int i = w.OrderScratch[rank - 1];
-            if (w.Labels[i] == 1f)
+            if (positive[rank - 1] != 0)
             {
                 seen++;
                 sum += (double)seen / rank;
                 groupPositives++;
             }
-            bool groupEnds = rank == ranked || w.Scores[w.OrderScratch[rank]] != w.Scores[i];
+            bool groupEnds = rank == ranked || keys[rank] != keys[rank - 1];
             if (groupEnds && groupPositives > 0)
             {
                 tieAware += (double)groupPositives * seen / rank;
                 groupPositives = 0;
             }
         }
+        int positives = seen;
         return new ClassCounts(
             positives == 0 ? 0 : sum / (positives + ReferenceEpsilon),
             positives == 0 ? 0 : tieAware / positives,
-            positives, negatives, ignored, counts);
+            positives, ranked - positives, ignored, counts);
+    }
+
+    /// <summary>Throws for the first invalid value in row-major order, whichever worker found it.</summary>
+    private static void ThrowFirstInvalid(ClassCounts[] perClass, string scoreSource, string labelSource)
+    {
+        int bestRow = int.MaxValue, bestClass = -1;
+        for (int c = 0; c < perClass.Length; c++)
+        {
+            if (perClass[c].InvalidRow >= 0 && perClass[c].InvalidRow < bestRow)
+            {
+                bestRow = perClass[c].InvalidRow;
+                bestClass = c;
+            }
+        }
+        if (bestClass < 0)
+        {
+            return;
+        }
+        if (perClass[bestClass].InvalidLabel is float y)
+        {
+            throw new ArgumentException(
+                $"{labelSource}: label of row {bestRow}, class {bestClass} is {y.ToString(CultureInfo.InvariantCulture)}; labels must be 1 (positive), 0 (negative) or -1 (ignored).",
+                "labels");
+        }
+        throw new ArgumentException($"{scoreSource}: score of row {bestRow}, class {bestClass} is NaN.", "scores");
     }
 
     /// <summary>Per class TP/FP/FN when each sample predicts its k highest-scoring classes (ties: lower class index first).</summary>
-    private static Counts[] TopKCounts(float[] scores, float[] labels, int n, int classCount, int k)
+    private static unsafe Counts[] TopKCounts(Matrix data, int k)
     {
-        var counts = new Counts[classCount];
+        int classes = data.Columns;
+        var counts = new Counts[classes];
         object gate = new();
-        Parallel.For(0, n, () => (new Counts[classCount], new int[k]), (i, _, local) =>
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, data.Rows, 4096), () => new Counts[classes], (range, _, mine) =>
         {
-            (Counts[] mine, int[] top) = local;
-            int row = i * classCount;
-            int filled = 0;
-            for (int c = 0; c < classCount; c++)
+            float* scores = (float*)data.Scores, labels = (float*)data.Labels;
+            Span<int> top = stackalloc int[k];
+            for (int i = range.Item1; i < range.Item2; i++)
             {
-                float s = scores[row + c];
-                // Insert into the descending top list; strict '>' keeps the lower index ahead on ties.
-                int at = filled;
-                while (at > 0 && s > scores[row + top[at - 1]])
+                float* s = scores + (long)i * classes;
+                float* y = labels + (long)i * classes;
+                int filled = 0;
+                for (int c = 0; c < classes; c++)
                 {
-                    at--;
+                    if (y[c] == 1f)
+                    {
+                        mine[c].FalseNegatives++;   // undone below when predicted
+                    }
+                    // Insert into the descending top list; strict '>' keeps the lower index ahead on ties.
+                    if (filled == k && !(s[c] > s[top[k - 1]]))
+                    {
+                        continue;
+                    }
+                    int at = Math.Min(filled, k - 1);
+                    while (at > 0 && s[c] > s[top[at - 1]])
+                    {
+                        top[at] = top[at - 1];
+                        at--;
+                    }
+                    top[at] = c;
+                    filled = Math.Min(filled + 1, k);
                 }
-                if (at >= k)
+                for (int t = 0; t < filled; t++)
                 {
-                    continue;
+                    float label = y[top[t]];
+                    if (label == 1f)
+                    {
+                        mine[top[t]].TruePositives++;
+                        mine[top[t]].FalseNegatives--;
+                    }
+                    else if (label == 0f)
+                    {
+                        mine[top[t]].FalsePositives++;
+                    }
                 }
-                for (int m = Math.Min(filled, k - 1); m > at; m--)
-                {
-                    top[m] = top[m - 1];
-                }
-                top[at] = c;
-                filled = Math.Min(filled + 1, k);
             }
-            for (int c = 0; c < classCount; c++)
-            {
-                float y = labels[row + c];
-                if (y == -1f)
-                {
-                    continue;
-                }
-                bool predicted = Array.IndexOf(top, c, 0, filled) >= 0;
-                mine[c].Add(predicted, y == 1f);
-            }
-            return local;
-        }, local =>
+            return mine;
+        }, mine =>
         {
             lock (gate)
             {
-                for (int c = 0; c < classCount; c++)
+                for (int c = 0; c < classes; c++)
                 {
-                    counts[c] = counts[c].Plus(local.Item1[c]);
+                    counts[c] = counts[c].Plus(mine[c]);
                 }
             }
         });
@@ -266,7 +314,16 @@ public static class MultiLabelEvaluator
 
     private static double Harmonic(double a, double b) => a + b == 0 ? 0 : 2 * a * b / (a + b);
 
-    private readonly record struct ClassCounts(double AveragePrecision, double AveragePrecisionTieAware, int Positives, int Negatives, int Ignored, Counts Decisions);
+    private readonly record struct ClassCounts(double AveragePrecision, double AveragePrecisionTieAware, int Positives, int Negatives, int Ignored, Counts Decisions)
+    {
+        /// <summary>The first row with a NaN score or a label outside {1, 0, -1}; -1 when none.</summary>
+        public int InvalidRow { get; init; } = -1;
+
+        /// <summary>The invalid label, or null when the score was NaN.</summary>
+        public float? InvalidLabel { get; init; }
+
+        public static ClassCounts Invalid(int row, float? label) => new(0, 0, 0, 0, 0, default) { InvalidRow = row, InvalidLabel = label };
+    }
 
     /// <summary>Decision counts of one class.</summary>
     private struct Counts
@@ -306,13 +363,11 @@ public static class MultiLabelEvaluator
     }
 
     /// <summary>Buffers of one worker, reused across the classes it evaluates.</summary>
-    private sealed class ClassWorkspace(int n)
+    private sealed class GroupWorkspace(int n)
     {
-        public readonly float[] Scores = new float[n];
-        public readonly float[] Labels = new float[n];
-        public readonly int[] Order = new int[n];
-        public readonly uint[] Keys = new uint[n];
-        public readonly uint[] KeyScratch = new uint[n];
-        public readonly int[] OrderScratch = new int[n];
+        public readonly uint[] Keys = GC.AllocateUninitializedArray<uint>(checked(n * GroupSize));
+        public readonly byte[] Positive = GC.AllocateUninitializedArray<byte>(checked(n * GroupSize));
+        public readonly uint[] KeyScratch = GC.AllocateUninitializedArray<uint>(n);
+        public readonly byte[] PositiveScratch = GC.AllocateUninitializedArray<byte>(n);
     }
 }
