@@ -23,6 +23,50 @@ public sealed partial class MultiLabelCatalog
     public MultiLabelMetrics Evaluate(IDataView data, string labelColumnName = "Label", string scoreColumnName = "Score",
         string? predictedLabelsColumnName = null, float threshold = 0.5f, int topK = 3)
     {
+        Scored scored = ReadScored(data, labelColumnName, scoreColumnName, predictedLabelsColumnName);
+        try
+        {
+            return MultiLabelEvaluator.Evaluate(scored.Scores, scored.Labels, scored.Classes, scored.ClassNames, threshold, topK,
+                scored.Decisions, $"column '{scoreColumnName}'", $"column '{labelColumnName}'");
+        }
+        catch (ArgumentException e) when (e.ParamName is "scores" or "labels")
+        {
+            throw new InvalidOperationException(e.Message, e);
+        }
+    }
+
+    /// <summary>
+    /// Chooses decision thresholds on validation data: one global threshold or one per class,
+    /// maximising F1 or reaching a target precision. The thresholds come back with their class names
+    /// and the metrics they give on this data. Applying them inside a saved model is an ONNX step
+    /// (Miil.ML.Onnx's <c>ApplyThresholds</c>).
+    /// </summary>
+    /// <param name="validation">Scored validation data.</param>
+    /// <param name="labelColumnName">Label column (see <see cref="Evaluate"/>).</param>
+    /// <param name="scoreColumnName">Score column of the same size.</param>
+    /// <param name="options">Per class or global, objective, target precision. Default: per class, maximise F1.</param>
+    /// <exception cref="ArgumentException">A column is missing or of the wrong type or size.</exception>
+    /// <exception cref="InvalidOperationException">No rows, or an invalid value (the message names the column, row and class).</exception>
+    public TunedThresholds TuneThresholds(IDataView validation, string labelColumnName = "Label", string scoreColumnName = "Score",
+        ThresholdTuningOptions? options = null)
+    {
+        Scored scored = ReadScored(validation, labelColumnName, scoreColumnName, predictedLabelsColumnName: null);
+        try
+        {
+            return ThresholdTuner.Tune(scored.Scores, scored.Labels, scored.Classes, scored.ClassNames, options,
+                $"column '{scoreColumnName}'", $"column '{labelColumnName}'");
+        }
+        catch (ArgumentException e) when (e.ParamName is "scores" or "labels")
+        {
+            throw new InvalidOperationException(e.Message, e);
+        }
+    }
+
+    /// <summary>The scored columns of a data view, read in one pass.</summary>
+    private sealed record Scored(float[] Scores, float[] Labels, bool[]? Decisions, int Classes, string[]? ClassNames);
+
+    private static Scored ReadScored(IDataView data, string labelColumnName, string scoreColumnName, string? predictedLabelsColumnName)
+    {
         ArgumentNullException.ThrowIfNull(data);
         DataViewSchema.Column label = VectorColumn(data.Schema, labelColumnName, NumberDataViewType.Single, "label");
         DataViewSchema.Column score = VectorColumn(data.Schema, scoreColumnName, NumberDataViewType.Single, "score");
@@ -41,23 +85,18 @@ public sealed partial class MultiLabelCatalog
                 throw new ArgumentException($"Column '{predictedLabelsColumnName}' has {((VectorDataViewType)predicted.Value.Type).Size} slots but the labels {classes}.", nameof(predictedLabelsColumnName));
             }
         }
-
         (float[] scores, float[] labels, bool[]? decisions, int rows) = Read(data, score, label, predicted, classes);
         if (rows == 0)
         {
             throw new InvalidOperationException($"The data has no rows to evaluate (columns '{labelColumnName}', '{scoreColumnName}').");
         }
-        try
-        {
-            return MultiLabelEvaluator.Evaluate(scores.AsSpan(0, rows * classes), labels.AsSpan(0, rows * classes), classes,
-                ClassNames(label) ?? ClassNames(score), threshold, topK,
-                decisions is null ? default : decisions.AsSpan(0, rows * classes),
-                $"column '{scoreColumnName}'", $"column '{labelColumnName}'");
-        }
-        catch (ArgumentException e) when (e.ParamName is "scores" or "labels")
-        {
-            throw new InvalidOperationException(e.Message, e);
-        }
+        int length = rows * classes;
+        return new Scored(
+            scores.Length == length ? scores : scores[..length],
+            labels.Length == length ? labels : labels[..length],
+            decisions is null ? null : decisions.Length == length ? decisions : decisions[..length],
+            classes,
+            ClassNames(label) ?? ClassNames(score));
     }
 
     private static DataViewSchema.Column VectorColumn(DataViewSchema schema, string name, PrimitiveDataViewType item, string role)

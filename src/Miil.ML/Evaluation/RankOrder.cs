@@ -54,6 +54,14 @@ internal static class RankOrder
         }
     }
 
+    /// <summary>The score a <see cref="DescendingKey"/> came from (+0 for either zero).</summary>
+    public static float ScoreOf(uint key)
+    {
+        uint ascending = ~key;
+        uint bits = (ascending & 0x8000_0000u) != 0 ? ascending & 0x7fff_ffffu : ~ascending;
+        return BitConverter.UInt32BitsToSingle(bits);
+    }
+
     /// <summary>An unsigned key whose ascending order is the scores' descending order; -0 and +0 tie, as numpy compares them.</summary>
     public static uint DescendingKey(float score)
     {

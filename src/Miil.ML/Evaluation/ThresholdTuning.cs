@@ -1,0 +1,185 @@
+namespace Miil.ML.Evaluation;
+
+/// <summary>What threshold tuning optimises.</summary>
+public enum ThresholdObjective
+{
+    /// <summary>The threshold with the highest F1 (per class: that class's F1; global: OF1).</summary>
+    MaximizeF1,
+
+    /// <summary>The lowest threshold (highest recall) whose precision reaches <see cref="ThresholdTuningOptions.TargetPrecision"/>.</summary>
+    TargetPrecision,
+}
+
+/// <summary>Options of threshold tuning.</summary>
+public sealed record ThresholdTuningOptions
+{
+    /// <summary>One threshold per class (true, default) or one for all classes (false).</summary>
+    public bool PerClass { get; init; } = true;
+
+    /// <summary>The objective. Default <see cref="ThresholdObjective.MaximizeF1"/>.</summary>
+    public ThresholdObjective Objective { get; init; } = ThresholdObjective.MaximizeF1;
+
+    /// <summary>Precision to reach with <see cref="ThresholdObjective.TargetPrecision"/>, in (0, 1]. Default 0.9.</summary>
+    public double TargetPrecision { get; init; } = 0.9;
+
+    /// <summary>k of the top-k metrics reported with the tuned thresholds. Default 3.</summary>
+    public int TopK { get; init; } = 3;
+}
+
+/// <summary>Tuned thresholds and the metrics they give on the data they were tuned on.</summary>
+public sealed record TunedThresholds
+{
+    /// <summary>Class names, in label order.</summary>
+    public required IReadOnlyList<string> ClassNames { get; init; }
+
+    /// <summary>One threshold per class (all equal when tuned globally); predicted positive when score &gt; threshold.</summary>
+    public required IReadOnlyList<float> Thresholds { get; init; }
+
+    /// <summary>Classes for which no threshold reached the target precision (they predict nothing: threshold at their highest score).</summary>
+    public required IReadOnlyList<string> TargetNotReached { get; init; }
+
+    /// <summary>The options used.</summary>
+    public required ThresholdTuningOptions Options { get; init; }
+
+    /// <summary>The evaluation with these thresholds, on the tuning data (optimistic for unseen data).</summary>
+    public required MultiLabelMetrics Metrics { get; init; }
+}
+
+/// <summary>Chooses decision thresholds on validation scores (array level; <c>mlContext.MultiLabel().TuneThresholds</c> reads an IDataView into it).</summary>
+public static class ThresholdTuner
+{
+    /// <summary>Tunes thresholds on row-major N x C scores and labels (1, 0, -1 ignored).</summary>
+    /// <exception cref="ArgumentException">Inputs as for <see cref="MultiLabelEvaluator.Evaluate(ReadOnlySpan{float}, ReadOnlySpan{float}, int, IReadOnlyList{string}?, float, int, ReadOnlySpan{bool})"/>, or a target precision outside (0, 1].</exception>
+    public static TunedThresholds Tune(ReadOnlySpan<float> scores, ReadOnlySpan<float> labels, int classCount,
+        IReadOnlyList<string>? classNames = null, ThresholdTuningOptions? options = null)
+        => Tune(scores, labels, classCount, classNames, options, "Score", "Label");
+
+    /// <summary>The tuning, with the names of the scores' and labels' sources for error messages.</summary>
+    internal static TunedThresholds Tune(ReadOnlySpan<float> scores, ReadOnlySpan<float> labels, int classCount,
+        IReadOnlyList<string>? classNames, ThresholdTuningOptions? options, string scoreSource, string labelSource)
+    {
+        options ??= new ThresholdTuningOptions();
+        if (options.Objective == ThresholdObjective.TargetPrecision && !(options.TargetPrecision > 0 && options.TargetPrecision <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.TargetPrecision, "The target precision must be in (0, 1].");
+        }
+        // Validates shapes and values (and gives the class names) before anything is tuned.
+        MultiLabelMetrics untuned = MultiLabelEvaluator.Evaluate(scores, labels, classCount, classNames, 0.5f, options.TopK, default, scoreSource, labelSource);
+        int n = scores.Length / classCount;
+        var thresholds = new float[classCount];
+        var missed = new List<string>();
+        if (options.PerClass)
+        {
+            var column = new List<(float, bool)>(n);
+            for (int c = 0; c < classCount; c++)
+            {
+                column.Clear();
+                for (int i = 0; i < n; i++)
+                {
+                    float y = labels[i * classCount + c];
+                    if (y != -1f)
+                    {
+                        column.Add((scores[i * classCount + c], y == 1f));
+                    }
+                }
+                (thresholds[c], bool reached) = Choose(column, options);
+                if (!reached)
+                {
+                    missed.Add(untuned.PerClass[c].Name);
+                }
+            }
+        }
+        else
+        {
+            var all = new List<(float, bool)>(scores.Length);
+            for (int i = 0; i < scores.Length; i++)
+            {
+                if (labels[i] != -1f)
+                {
+                    all.Add((scores[i], labels[i] == 1f));
+                }
+            }
+            (float t, bool reached) = Choose(all, options);
+            Array.Fill(thresholds, t);
+            if (!reached)
+            {
+                missed.AddRange(untuned.PerClass.Select(p => p.Name));
+            }
+        }
+
+        var decisions = new bool[scores.Length];
+        for (int i = 0; i < scores.Length; i++)
+        {
+            decisions[i] = scores[i] > thresholds[i % classCount];
+        }
+        return new TunedThresholds
+        {
+            ClassNames = untuned.PerClass.Select(p => p.Name).ToList(),
+            Thresholds = thresholds,
+            TargetNotReached = missed,
+            Options = options,
+            Metrics = MultiLabelEvaluator.Evaluate(scores, labels, classCount, classNames, topK: options.TopK, predictedLabels: decisions),
+        };
+    }
+
+    /// <summary>
+    /// Sweeps every distinct score as a cut (all samples scoring at least that much predicted
+    /// positive) and returns a threshold between the chosen cut and the next lower score.
+    /// </summary>
+    private static (float Threshold, bool Reached) Choose(List<(float Score, bool Positive)> samples, ThresholdTuningOptions options)
+    {
+        if (samples.Count == 0)
+        {
+            return (0.5f, options.Objective != ThresholdObjective.TargetPrecision);
+        }
+        var keys = new uint[samples.Count];
+        var positive = new byte[samples.Count];
+        for (int i = 0; i < samples.Count; i++)
+        {
+            keys[i] = RankOrder.DescendingKey(samples[i].Score);
+            positive[i] = samples[i].Positive ? (byte)1 : (byte)0;
+        }
+        RankOrder.Sort(keys, positive, new uint[keys.Length], new byte[keys.Length]);
+        int total = positive.Count(p => p != 0);
+
+        float highest = RankOrder.ScoreOf(keys[0]);
+        float best = highest;            // "predict nothing": no sample scores above the highest score
+        double bestValue = options.Objective == ThresholdObjective.MaximizeF1 ? 0 : double.NegativeInfinity;
+        bool reached = false;
+        int tp = 0;
+        for (int k = 0; k < keys.Length; k++)
+        {
+            tp += positive[k];
+            if (k + 1 < keys.Length && keys[k + 1] == keys[k])
+            {
+                continue;   // a cut falls only between distinct scores
+            }
+            int predicted = k + 1, fp = predicted - tp, fn = total - tp;
+            float cut = RankOrder.ScoreOf(keys[k]);
+            float below = k + 1 < keys.Length ? RankOrder.ScoreOf(keys[k + 1]) : MathF.BitDecrement(cut);
+            if (options.Objective == ThresholdObjective.MaximizeF1)
+            {
+                double f1 = tp == 0 ? 0 : 2.0 * tp / (2.0 * tp + fp + fn);
+                if (f1 > bestValue)
+                {
+                    bestValue = f1;
+                    best = Between(cut, below);
+                    reached = true;
+                }
+            }
+            else if (tp > 0 && (double)tp / predicted >= options.TargetPrecision)
+            {
+                best = Between(cut, below);   // later cuts have more recall: keep the last that qualifies
+                reached = true;
+            }
+        }
+        return (best, reached || (options.Objective == ThresholdObjective.MaximizeF1 && total == 0));
+    }
+
+    /// <summary>A threshold t with below &lt;= t &lt; cut, so that 'score &gt; t' selects exactly the scores >= cut.</summary>
+    private static float Between(float cut, float below)
+    {
+        float middle = (float)(((double)cut + below) / 2);
+        return middle < cut && middle >= below ? middle : below;
+    }
+}
