@@ -26,8 +26,7 @@ public sealed partial class MultiLabelCatalog
         Scored scored = ReadScored(data, labelColumnName, scoreColumnName, predictedLabelsColumnName);
         try
         {
-            return MultiLabelEvaluator.Evaluate(scored.Scores, scored.Labels, scored.Classes, scored.ClassNames, threshold, topK,
-                scored.Decisions, $"column '{scoreColumnName}'", $"column '{labelColumnName}'");
+            return MultiLabelEvaluator.Evaluate(scored.Matrix, scored.ClassNames, threshold, topK, $"column '{scoreColumnName}'");
         }
         catch (ArgumentException e) when (e.ParamName is "scores" or "labels")
         {
@@ -53,8 +52,7 @@ public sealed partial class MultiLabelCatalog
         Scored scored = ReadScored(validation, labelColumnName, scoreColumnName, predictedLabelsColumnName: null);
         try
         {
-            return ThresholdTuner.Tune(scored.Scores, scored.Labels, scored.Classes, scored.ClassNames, options,
-                $"column '{scoreColumnName}'", $"column '{labelColumnName}'");
+            return ThresholdTuner.Tune(scored.Matrix, scored.ClassNames, options, $"column '{scoreColumnName}'");
         }
         catch (ArgumentException e) when (e.ParamName is "scores" or "labels")
         {
@@ -63,7 +61,7 @@ public sealed partial class MultiLabelCatalog
     }
 
     /// <summary>The scored columns of a data view, read in one pass.</summary>
-    private sealed record Scored(float[] Scores, float[] Labels, bool[]? Decisions, int Classes, string[]? ClassNames);
+    private sealed record Scored(ScoreMatrix Matrix, string[]? ClassNames);
 
     private static Scored ReadScored(IDataView data, string labelColumnName, string scoreColumnName, string? predictedLabelsColumnName)
     {
@@ -85,18 +83,12 @@ public sealed partial class MultiLabelCatalog
                 throw new ArgumentException($"Column '{predictedLabelsColumnName}' has {((VectorDataViewType)predicted.Value.Type).Size} slots but the labels {classes}.", nameof(predictedLabelsColumnName));
             }
         }
-        (float[] scores, float[] labels, bool[]? decisions, int rows) = Read(data, score, label, predicted, classes);
-        if (rows == 0)
+        ScoreMatrix matrix = Read(data, score, label, predicted, classes, $"column '{labelColumnName}'");
+        if (matrix.Rows == 0)
         {
             throw new InvalidOperationException($"The data has no rows to evaluate (columns '{labelColumnName}', '{scoreColumnName}').");
         }
-        int length = rows * classes;
-        return new Scored(
-            scores.Length == length ? scores : scores[..length],
-            labels.Length == length ? labels : labels[..length],
-            decisions is null ? null : decisions.Length == length ? decisions : decisions[..length],
-            classes,
-            ClassNames(label) ?? ClassNames(score));
+        return new Scored(matrix, ClassNames(label) ?? ClassNames(score));
     }
 
     private static DataViewSchema.Column VectorColumn(DataViewSchema schema, string name, PrimitiveDataViewType item, string role)
@@ -122,13 +114,10 @@ public sealed partial class MultiLabelCatalog
         return names.DenseValues().Select(n => n.ToString()).ToArray();
     }
 
-    private static (float[] Scores, float[] Labels, bool[]? Decisions, int Rows) Read(
-        IDataView data, DataViewSchema.Column score, DataViewSchema.Column label, DataViewSchema.Column? predicted, int classes)
+    private static ScoreMatrix Read(IDataView data, DataViewSchema.Column score, DataViewSchema.Column label,
+        DataViewSchema.Column? predicted, int classes, string labelSource)
     {
-        long capacity = Math.Max(1, data.GetRowCount() ?? 1024);
-        var scores = new float[checked(capacity * classes)];
-        var labels = new float[scores.Length];
-        bool[]? decisions = predicted is null ? null : new bool[scores.Length];
+        var matrix = ScoreMatrix.Create(classes, predicted is not null, data.GetRowCount());
         var columns = predicted is null ? new[] { score, label } : new[] { score, label, predicted.Value };
         using DataViewRowCursor cursor = data.GetRowCursor(columns);
         ValueGetter<VBuffer<float>> getScore = cursor.GetGetter<VBuffer<float>>(score);
@@ -136,29 +125,28 @@ public sealed partial class MultiLabelCatalog
         ValueGetter<VBuffer<bool>>? getPredicted = predicted is null ? null : cursor.GetGetter<VBuffer<bool>>(predicted.Value);
         VBuffer<float> s = default, y = default;
         VBuffer<bool> d = default;
-        int rows = 0;
+        float[] dense = new float[classes], denseLabels = new float[classes];
+        bool[] denseDecisions = new bool[predicted is null ? 0 : classes];
         while (cursor.MoveNext())
         {
-            if ((long)(rows + 1) * classes > scores.Length)
-            {
-                Array.Resize(ref scores, scores.Length * 2);
-                Array.Resize(ref labels, scores.Length);
-                if (decisions is not null)
-                {
-                    Array.Resize(ref decisions, scores.Length);
-                }
-            }
             getScore(ref s);
             getLabel(ref y);
-            s.CopyTo(scores, rows * classes);
-            y.CopyTo(labels, rows * classes);
+            s.CopyTo(dense);
+            y.CopyTo(denseLabels);
             if (getPredicted is not null)
             {
                 getPredicted(ref d);
-                d.CopyTo(decisions!, rows * classes);
+                d.CopyTo(denseDecisions);
             }
-            rows++;
+            try
+            {
+                matrix.Add(dense, denseLabels, denseDecisions, labelSource);
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidOperationException(e.Message, e);
+            }
         }
-        return (scores, labels, decisions, rows);
+        return matrix;
     }
 }

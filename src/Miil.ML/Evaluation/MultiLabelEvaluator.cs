@@ -47,42 +47,44 @@ public static class MultiLabelEvaluator
         {
             throw new ArgumentException($"Predicted labels hold {predictedLabels.Length} values but scores {scores.Length}.", nameof(predictedLabels));
         }
+        if (scores.Length == 0)
+        {
+            throw new ArgumentException("There is nothing to evaluate: no rows.", nameof(scores));
+        }
+        return Evaluate(ScoreMatrix.From(scores, labels, predictedLabels, classCount, labelSource), classNames, threshold, topK, scoreSource);
+    }
+
+    /// <summary>The evaluation of a matrix already read (labels validated when it was filled).</summary>
+    internal static MultiLabelMetrics Evaluate(ScoreMatrix matrix, IReadOnlyList<string>? classNames, float threshold, int topK, string scoreSource)
+    {
+        int classCount = matrix.Columns, n = matrix.Rows;
+        ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
         if (float.IsNaN(threshold))
         {
             throw new ArgumentException("The threshold is NaN.", nameof(threshold));
         }
-        int n = scores.Length / classCount;
         if (n == 0)
         {
-            throw new ArgumentException("There is nothing to evaluate: no rows.", nameof(scores));
+            throw new ArgumentException("There is nothing to evaluate: no rows.", nameof(matrix));
         }
         if (classNames is not null && classNames.Count != classCount)
         {
             throw new ArgumentException($"{classNames.Count} class names for {classCount} classes.", nameof(classNames));
         }
         var perClass = new ClassCounts[classCount];
-        Counts[] topKCounts;
-        unsafe
+        // One worker per core, each with one workspace, takes every workers-th group of classes.
+        int groups = (classCount + GroupSize - 1) / GroupSize;
+        int workers = Math.Min(Environment.ProcessorCount, groups);
+        Parallel.For(0, workers, worker =>
         {
-            fixed (float* scorePointer = scores, labelPointer = labels)
-            fixed (bool* decisionPointer = predictedLabels)
+            var workspace = new GroupWorkspace(n);
+            for (int g = worker; g < groups; g += workers)
             {
-                var data = new Matrix((nint)scorePointer, (nint)labelPointer, predictedLabels.IsEmpty ? 0 : (nint)decisionPointer, n, classCount);
-                // One worker per core, each with one workspace, takes every workers-th group.
-                int groups = (classCount + GroupSize - 1) / GroupSize;
-                int workers = Math.Min(Environment.ProcessorCount, groups);
-                Parallel.For(0, workers, worker =>
-                {
-                    var workspace = new GroupWorkspace(n);
-                    for (int g = worker; g < groups; g += workers)
-                    {
-                        EvaluateGroup(data, g * GroupSize, Math.Min(GroupSize, classCount - g * GroupSize), threshold, workspace, perClass);
-                    }
-                });
-                ThrowFirstInvalid(perClass, scoreSource, labelSource);
-                topKCounts = TopKCounts(data, Math.Min(topK, classCount));
+                EvaluateGroup(matrix, g * GroupSize, Math.Min(GroupSize, classCount - g * GroupSize), threshold, workspace, perClass);
             }
-        }
+        });
+        ThrowFirstNaN(perClass, scoreSource);
+        Counts[] topKCounts = TopKCounts(matrix, Math.Min(topK, classCount));
 
         string[] names = classNames?.ToArray() ?? Enumerable.Range(0, classCount).Select(i => $"class_{i}").ToArray();
         var classes = perClass.Select((r, c) => new ClassMetrics
@@ -106,18 +108,15 @@ public static class MultiLabelEvaluator
             MeanAveragePrecisionTieAware = classes.Average(c => c.AveragePrecisionTieAware),
             PositiveWeightedMeanAveragePrecision = positives == 0 ? 0 : classes.Sum(c => c.AveragePrecision * c.Positives) / positives,
             PerClass = classes,
-            AtThreshold = Decide(predictedLabels.IsEmpty ? string.Create(CultureInfo.InvariantCulture, $"score > {threshold}") : "predicted labels",
+            AtThreshold = Decide(!matrix.WithDecisions ? string.Create(CultureInfo.InvariantCulture, $"score > {threshold}") : "predicted labels",
                                  perClass.Select(r => r.Decisions).ToArray()),
             TopK = Decide($"top-{Math.Min(topK, classCount)}", topKCounts),
-            Threshold = predictedLabels.IsEmpty ? threshold : float.NaN,
+            Threshold = !matrix.WithDecisions ? threshold : float.NaN,
             SampleCount = n,
             LabelCardinality = (double)positives / n,
             LabelDensity = (double)positives / n / classCount,
         };
     }
-
-    /// <summary>Raw pointers to the row-major matrices, for the parallel workers (spans cannot enter lambdas).</summary>
-    private readonly record struct Matrix(nint Scores, nint Labels, nint Decisions, int Rows, int Columns);
 
     /// <summary>
     /// Classes are read in groups of 16 adjacent columns (one cache line of floats per row) so that a
@@ -126,48 +125,52 @@ public static class MultiLabelEvaluator
     /// </summary>
     private const int GroupSize = 16;
 
-    private static unsafe void EvaluateGroup(Matrix data, int first, int count, float threshold, GroupWorkspace w, ClassCounts[] results)
+    private static void EvaluateGroup(ScoreMatrix matrix, int first, int count, float threshold, GroupWorkspace w, ClassCounts[] results)
     {
-        float* scores = (float*)data.Scores, labels = (float*)data.Labels;
-        bool* decisions = (bool*)data.Decisions;
+        int n = matrix.Rows, columns = matrix.Columns;
         Span<int> ranked = stackalloc int[count];
-        Span<int> invalidRow = stackalloc int[count];
-        Span<float> invalidLabel = stackalloc float[count];
-        invalidRow.Fill(-1);
+        Span<int> nanRow = stackalloc int[count];
+        nanRow.Fill(-1);
         var counts = new Counts[count];
         var ignored = new int[count];
-        for (int i = 0; i < data.Rows; i++)
+        foreach (ScoreMatrix.Block block in matrix.Blocks)
         {
-            long row = (long)i * data.Columns + first;
-            for (int j = 0; j < count; j++)
+            float[] scores = block.Scores;
+            sbyte[] labels = block.Labels;
+            bool[]? decisions = block.Decisions;
+            for (int r = 0; r < block.Rows; r++)
             {
-                float score = scores[row + j], y = labels[row + j];
-                if (y == -1f && !float.IsNaN(score))
+                int row = r * columns + first;
+                for (int j = 0; j < count; j++)
                 {
-                    ignored[j]++;
-                    continue;
-                }
-                if (float.IsNaN(score) || (y != 1f && y != 0f))
-                {
-                    if (invalidRow[j] < 0)
+                    float score = scores[row + j];
+                    sbyte y = labels[row + j];
+                    if (float.IsNaN(score))
                     {
-                        invalidRow[j] = i;
-                        invalidLabel[j] = float.IsNaN(score) ? float.NaN : y;
+                        if (nanRow[j] < 0)
+                        {
+                            nanRow[j] = block.FirstRow + r;
+                        }
+                        continue;
                     }
-                    continue;
+                    if (y < 0)
+                    {
+                        ignored[j]++;
+                        continue;
+                    }
+                    bool positive = y > 0;
+                    counts[j].Add(decisions is null ? score > threshold : decisions[row + j], positive);
+                    int at = j * n + ranked[j]++;
+                    w.Keys[at] = RankOrder.DescendingKey(score);
+                    w.Positive[at] = positive ? (byte)1 : (byte)0;
                 }
-                bool positive = y == 1f;
-                counts[j].Add(decisions is null ? score > threshold : decisions[row + j], positive);
-                int at = j * data.Rows + ranked[j]++;
-                w.Keys[at] = RankOrder.DescendingKey(score);
-                w.Positive[at] = positive ? (byte)1 : (byte)0;
             }
         }
         for (int j = 0; j < count; j++)
         {
-            results[first + j] = invalidRow[j] >= 0
-                ? ClassCounts.Invalid(invalidRow[j], float.IsNaN(invalidLabel[j]) ? null : invalidLabel[j])
-                : Rank(w.Keys.AsSpan(j * data.Rows, ranked[j]), w.Positive.AsSpan(j * data.Rows, ranked[j]), w, ignored[j], counts[j]);
+            results[first + j] = nanRow[j] >= 0
+                ? ClassCounts.NaNAt(nanRow[j])
+                : Rank(w.Keys.AsSpan(j * n, ranked[j]), w.Positive.AsSpan(j * n, ranked[j]), w, ignored[j], counts[j]);
         }
     }
 
@@ -203,49 +206,41 @@ public static class MultiLabelEvaluator
             positives, ranked - positives, ignored, counts);
     }
 
-    /// <summary>Throws for the first invalid value in row-major order, whichever worker found it.</summary>
-    private static void ThrowFirstInvalid(ClassCounts[] perClass, string scoreSource, string labelSource)
+    /// <summary>Throws for the first NaN score in row-major order, whichever worker found it.</summary>
+    private static void ThrowFirstNaN(ClassCounts[] perClass, string scoreSource)
     {
         int bestRow = int.MaxValue, bestClass = -1;
         for (int c = 0; c < perClass.Length; c++)
         {
-            if (perClass[c].InvalidRow >= 0 && perClass[c].InvalidRow < bestRow)
+            if (perClass[c].NaNRow >= 0 && perClass[c].NaNRow < bestRow)
             {
-                bestRow = perClass[c].InvalidRow;
+                bestRow = perClass[c].NaNRow;
                 bestClass = c;
             }
         }
-        if (bestClass < 0)
+        if (bestClass >= 0)
         {
-            return;
+            throw new ArgumentException($"{scoreSource}: score of row {bestRow}, class {bestClass} is NaN.", "scores");
         }
-        if (perClass[bestClass].InvalidLabel is float y)
-        {
-            throw new ArgumentException(
-                $"{labelSource}: label of row {bestRow}, class {bestClass} is {y.ToString(CultureInfo.InvariantCulture)}; labels must be 1 (positive), 0 (negative) or -1 (ignored).",
-                "labels");
-        }
-        throw new ArgumentException($"{scoreSource}: score of row {bestRow}, class {bestClass} is NaN.", "scores");
     }
 
     /// <summary>Per class TP/FP/FN when each sample predicts its k highest-scoring classes (ties: lower class index first).</summary>
-    private static unsafe Counts[] TopKCounts(Matrix data, int k)
+    private static Counts[] TopKCounts(ScoreMatrix matrix, int k)
     {
-        int classes = data.Columns;
+        int classes = matrix.Columns;
         var counts = new Counts[classes];
         object gate = new();
-        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, data.Rows, 4096), () => new Counts[classes], (range, _, mine) =>
+        Parallel.ForEach(matrix.Blocks, () => new Counts[classes], (block, _, mine) =>
         {
-            float* scores = (float*)data.Scores, labels = (float*)data.Labels;
             Span<int> top = stackalloc int[k];
-            for (int i = range.Item1; i < range.Item2; i++)
+            for (int r = 0; r < block.Rows; r++)
             {
-                float* s = scores + (long)i * classes;
-                float* y = labels + (long)i * classes;
+                ReadOnlySpan<float> s = block.Scores.AsSpan(r * classes, classes);
+                ReadOnlySpan<sbyte> y = block.Labels.AsSpan(r * classes, classes);
                 int filled = 0;
                 for (int c = 0; c < classes; c++)
                 {
-                    if (y[c] == 1f)
+                    if (y[c] > 0)
                     {
                         mine[c].FalseNegatives++;   // undone below when predicted
                     }
@@ -265,13 +260,13 @@ public static class MultiLabelEvaluator
                 }
                 for (int t = 0; t < filled; t++)
                 {
-                    float label = y[top[t]];
-                    if (label == 1f)
+                    sbyte label = y[top[t]];
+                    if (label > 0)
                     {
                         mine[top[t]].TruePositives++;
                         mine[top[t]].FalseNegatives--;
                     }
-                    else if (label == 0f)
+                    else if (label == 0)
                     {
                         mine[top[t]].FalsePositives++;
                     }
@@ -316,13 +311,10 @@ public static class MultiLabelEvaluator
 
     private readonly record struct ClassCounts(double AveragePrecision, double AveragePrecisionTieAware, int Positives, int Negatives, int Ignored, Counts Decisions)
     {
-        /// <summary>The first row with a NaN score or a label outside {1, 0, -1}; -1 when none.</summary>
-        public int InvalidRow { get; init; } = -1;
+        /// <summary>The first row with a NaN score; -1 when none.</summary>
+        public int NaNRow { get; init; } = -1;
 
-        /// <summary>The invalid label, or null when the score was NaN.</summary>
-        public float? InvalidLabel { get; init; }
-
-        public static ClassCounts Invalid(int row, float? label) => new(0, 0, 0, 0, 0, default) { InvalidRow = row, InvalidLabel = label };
+        public static ClassCounts NaNAt(int row) => new(0, 0, 0, 0, 0, default) { NaNRow = row };
     }
 
     /// <summary>Decision counts of one class.</summary>

@@ -58,30 +58,34 @@ public static class ThresholdTuner
     internal static TunedThresholds Tune(ReadOnlySpan<float> scores, ReadOnlySpan<float> labels, int classCount,
         IReadOnlyList<string>? classNames, ThresholdTuningOptions? options, string scoreSource, string labelSource)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(classCount, 1);
+        if (scores.Length != labels.Length || scores.Length % classCount != 0 || scores.Length == 0)
+        {
+            throw new ArgumentException($"Scores ({scores.Length}) and labels ({labels.Length}) must both be N x {classCount} with N > 0.", nameof(labels));
+        }
+        return Tune(ScoreMatrix.From(scores, labels, default, classCount, labelSource), classNames, options, scoreSource);
+    }
+
+    /// <summary>The tuning of a matrix already read.</summary>
+    internal static TunedThresholds Tune(ScoreMatrix matrix, IReadOnlyList<string>? classNames, ThresholdTuningOptions? options, string scoreSource)
+    {
         options ??= new ThresholdTuningOptions();
         if (options.Objective == ThresholdObjective.TargetPrecision && !(options.TargetPrecision > 0 && options.TargetPrecision <= 1))
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.TargetPrecision, "The target precision must be in (0, 1].");
         }
-        // Validates shapes and values (and gives the class names) before anything is tuned.
-        MultiLabelMetrics untuned = MultiLabelEvaluator.Evaluate(scores, labels, classCount, classNames, 0.5f, options.TopK, default, scoreSource, labelSource);
-        int n = scores.Length / classCount;
+        // Validates the scores (and gives the class names) before anything is tuned.
+        MultiLabelMetrics untuned = MultiLabelEvaluator.Evaluate(matrix, classNames, 0.5f, options.TopK, scoreSource);
+        int classCount = matrix.Columns;
         var thresholds = new float[classCount];
         var missed = new List<string>();
         if (options.PerClass)
         {
-            var column = new List<(float, bool)>(n);
+            var column = new List<(float, bool)>(matrix.Rows);
             for (int c = 0; c < classCount; c++)
             {
                 column.Clear();
-                for (int i = 0; i < n; i++)
-                {
-                    float y = labels[i * classCount + c];
-                    if (y != -1f)
-                    {
-                        column.Add((scores[i * classCount + c], y == 1f));
-                    }
-                }
+                Collect(matrix, c, column);
                 (thresholds[c], bool reached) = Choose(column, options);
                 if (!reached)
                 {
@@ -91,13 +95,10 @@ public static class ThresholdTuner
         }
         else
         {
-            var all = new List<(float, bool)>(scores.Length);
-            for (int i = 0; i < scores.Length; i++)
+            var all = new List<(float, bool)>();
+            for (int c = 0; c < classCount; c++)
             {
-                if (labels[i] != -1f)
-                {
-                    all.Add((scores[i], labels[i] == 1f));
-                }
+                Collect(matrix, c, all);
             }
             (float t, bool reached) = Choose(all, options);
             Array.Fill(thresholds, t);
@@ -107,10 +108,22 @@ public static class ThresholdTuner
             }
         }
 
-        var decisions = new bool[scores.Length];
-        for (int i = 0; i < scores.Length; i++)
+        // The same matrix with the tuned decisions.
+        var decided = ScoreMatrix.Create(classCount, withDecisions: true, matrix.Rows);
+        var rowLabels = new float[classCount];
+        var rowDecisions = new bool[classCount];
+        foreach (ScoreMatrix.Block block in matrix.Blocks)
         {
-            decisions[i] = scores[i] > thresholds[i % classCount];
+            for (int r = 0; r < block.Rows; r++)
+            {
+                ReadOnlySpan<float> rowScores = block.Scores.AsSpan(r * classCount, classCount);
+                for (int c = 0; c < classCount; c++)
+                {
+                    rowLabels[c] = block.Labels[r * classCount + c];
+                    rowDecisions[c] = rowScores[c] > thresholds[c];
+                }
+                decided.Add(rowScores, rowLabels, rowDecisions, "labels");
+            }
         }
         return new TunedThresholds
         {
@@ -118,8 +131,24 @@ public static class ThresholdTuner
             Thresholds = thresholds,
             TargetNotReached = missed,
             Options = options,
-            Metrics = MultiLabelEvaluator.Evaluate(scores, labels, classCount, classNames, topK: options.TopK, predictedLabels: decisions),
+            Metrics = MultiLabelEvaluator.Evaluate(decided, classNames, 0.5f, options.TopK, scoreSource),
         };
+    }
+
+    /// <summary>Appends class <paramref name="c"/>'s (score, positive) pairs, ignored labels left out.</summary>
+    private static void Collect(ScoreMatrix matrix, int c, List<(float, bool)> into)
+    {
+        foreach (ScoreMatrix.Block block in matrix.Blocks)
+        {
+            for (int r = 0; r < block.Rows; r++)
+            {
+                sbyte y = block.Labels[r * matrix.Columns + c];
+                if (y >= 0)
+                {
+                    into.Add((block.Scores[r * matrix.Columns + c], y > 0));
+                }
+            }
+        }
     }
 
     /// <summary>
