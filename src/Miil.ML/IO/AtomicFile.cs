@@ -1,4 +1,4 @@
-namespace Miil.ML.TorchSharp.Checkpoints;
+namespace Miil.ML.IO;
 
 /// <summary>Writes a file through a temporary sibling and a rename: readers see the old file or the whole new one.</summary>
 internal static class AtomicFile
