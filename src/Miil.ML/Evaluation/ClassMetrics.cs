@@ -40,6 +40,29 @@ public sealed record ClassMetrics
     /// <summary>F1 at the evaluation threshold: 2PR / (P + R), 0 when both are 0.</summary>
     public required double F1 { get; init; }
 
+    /// <summary>
+    /// The precision-recall curve, one point per distinct score from the highest down (thinned to
+    /// about 200 points); empty for a class without positives.
+    /// </summary>
+    public IReadOnlyList<PrecisionRecallPoint> PrecisionRecallCurve { get; init; } = [];
+
     /// <summary>Whether the class has at least one positive (AP is undefined without, and reported as 0).</summary>
     public bool HasPositives => Positives > 0;
+
+    /// <summary>Value equality, the curve compared point by point.</summary>
+    public bool Equals(ClassMetrics? other)
+        => other is not null && Name == other.Name && Index == other.Index
+           && AveragePrecision.Equals(other.AveragePrecision) && AveragePrecisionTieAware.Equals(other.AveragePrecisionTieAware)
+           && Positives == other.Positives && Negatives == other.Negatives && Ignored == other.Ignored
+           && Precision.Equals(other.Precision) && Recall.Equals(other.Recall) && F1.Equals(other.F1)
+           && PrecisionRecallCurve.SequenceEqual(other.PrecisionRecallCurve);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Name, Index, AveragePrecision, Positives, PrecisionRecallCurve.Count);
 }
+
+/// <summary>A point of a precision-recall curve: deciding positive every score at or above <see cref="Threshold"/>.</summary>
+/// <param name="Threshold">The lowest score counted positive.</param>
+/// <param name="Recall">Recall at that cut.</param>
+/// <param name="Precision">Precision at that cut.</param>
+public readonly record struct PrecisionRecallPoint(float Threshold, double Recall, double Precision);

@@ -13,6 +13,9 @@ public sealed record DecisionMetrics
     /// <summary>How the decisions were made, e.g. "score &gt; 0.5" or "top-3".</summary>
     public required string Rule { get; init; }
 
+    /// <summary>The threshold of a "score &gt; t" rule; null for top-k or given decisions.</summary>
+    public float? Threshold { get; init; }
+
     /// <summary>CP: mean over classes of per-class precision (0 for a class with no true positive).</summary>
     public required double CP { get; init; }
 

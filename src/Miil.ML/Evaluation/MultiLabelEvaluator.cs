@@ -99,7 +99,16 @@ public static class MultiLabelEvaluator
             Precision = r.Decisions.Precision,
             Recall = r.Decisions.Recall,
             F1 = r.Decisions.F1,
+            PrecisionRecallCurve = r.Curve,
         }).ToList();
+        var sweep = SweepThresholds.Select((t, i) => Decide(
+            string.Create(CultureInfo.InvariantCulture, $"score > {t}"),
+            perClass.Select(r => new Counts
+            {
+                TruePositives = r.SweepTruePositives[i],
+                FalsePositives = r.SweepPredicted[i] - r.SweepTruePositives[i],
+                FalseNegatives = r.Positives - r.SweepTruePositives[i],
+            }).ToArray()) with { Threshold = t }).ToList();
 
         long positives = perClass.Sum(r => (long)r.Positives);
         return new MultiLabelMetrics
@@ -109,8 +118,9 @@ public static class MultiLabelEvaluator
             PositiveWeightedMeanAveragePrecision = positives == 0 ? 0 : classes.Sum(c => c.AveragePrecision * c.Positives) / positives,
             PerClass = classes,
             AtThreshold = Decide(!matrix.WithDecisions ? string.Create(CultureInfo.InvariantCulture, $"score > {threshold}") : "predicted labels",
-                                 perClass.Select(r => r.Decisions).ToArray()),
+                                 perClass.Select(r => r.Decisions).ToArray()) with { Threshold = matrix.WithDecisions ? null : threshold },
             TopK = Decide($"top-{Math.Min(topK, classCount)}", topKCounts),
+            ThresholdSweep = sweep,
             Threshold = !matrix.WithDecisions ? threshold : float.NaN,
             SampleCount = n,
             LabelCardinality = (double)positives / n,
@@ -174,16 +184,29 @@ public static class MultiLabelEvaluator
         }
     }
 
-    /// <summary>Sorts one class's samples by descending score and computes both APs.</summary>
+    /// <summary>Thresholds of <see cref="MultiLabelMetrics.ThresholdSweep"/>: 0.05 to 0.95 by 0.05.</summary>
+    internal static readonly float[] SweepThresholds = Enumerable.Range(1, 19).Select(i => i / 20f).ToArray();
+
+    /// <summary>Most points kept per precision-recall curve.</summary>
+    private const int CurvePoints = 200;
+
+    /// <summary>Sorts one class's samples by descending score; computes both APs, the PR curve and the sweep counts.</summary>
     private static ClassCounts Rank(Span<uint> keys, Span<byte> positive, GroupWorkspace w, int ignored, Counts counts)
     {
         int ranked = keys.Length;
         RankOrder.Sort(keys, positive, w.KeyScratch, w.PositiveScratch);
+        int total = 0;
+        for (int i = 0; i < ranked; i++)
+        {
+            total += positive[i];
+        }
 
         // Reference: precision at the rank of each positive, ties in sample order.
-        // Tie-aware: one threshold per distinct score, precision taken at the end of each tie group.
+        // Tie-aware: one threshold per distinct score, precision taken at the end of each tie group,
+        // which are also the points of the precision-recall curve.
         double sum = 0, tieAware = 0;
         int seen = 0, groupPositives = 0;
+        var curve = new List<PrecisionRecallPoint>();
         for (int rank = 1; rank <= ranked; rank++)
         {
             if (positive[rank - 1] != 0)
@@ -192,18 +215,68 @@ public static class MultiLabelEvaluator
                 sum += (double)seen / rank;
                 groupPositives++;
             }
+            w.Cumulative[rank - 1] = seen;
             bool groupEnds = rank == ranked || keys[rank] != keys[rank - 1];
-            if (groupEnds && groupPositives > 0)
+            if (!groupEnds)
+            {
+                continue;
+            }
+            if (groupPositives > 0)
             {
                 tieAware += (double)groupPositives * seen / rank;
                 groupPositives = 0;
             }
+            if (total > 0)
+            {
+                var point = new PrecisionRecallPoint(RankOrder.ScoreOf(keys[rank - 1]), (double)seen / total, (double)seen / rank);
+                // Keep a point when recall or precision moved by 1/CurvePoints, and always the last.
+                if (curve.Count == 0 || rank == ranked
+                    || Math.Abs(point.Recall - curve[^1].Recall) >= 1.0 / CurvePoints || Math.Abs(point.Precision - curve[^1].Precision) >= 1.0 / CurvePoints)
+                {
+                    curve.Add(point);
+                }
+            }
         }
-        int positives = seen;
+
+        // The sweep: the samples scoring above a threshold are a prefix of the ranking.
+        var sweepTruePositives = new int[SweepThresholds.Length];
+        var sweepPredicted = new int[SweepThresholds.Length];
+        for (int t = 0; t < SweepThresholds.Length; t++)
+        {
+            int above = PrefixAbove(keys, SweepThresholds[t]);
+            sweepPredicted[t] = above;
+            sweepTruePositives[t] = above == 0 ? 0 : w.Cumulative[above - 1];
+        }
         return new ClassCounts(
-            positives == 0 ? 0 : sum / (positives + ReferenceEpsilon),
-            positives == 0 ? 0 : tieAware / positives,
-            positives, ranked - positives, ignored, counts);
+            seen == 0 ? 0 : sum / (seen + ReferenceEpsilon),
+            seen == 0 ? 0 : tieAware / seen,
+            seen, ranked - seen, ignored, counts)
+        {
+            Curve = curve,
+            SweepTruePositives = sweepTruePositives,
+            SweepPredicted = sweepPredicted,
+        };
+    }
+
+    /// <summary>How many of the sorted keys belong to scores strictly above <paramref name="threshold"/>.</summary>
+    private static int PrefixAbove(ReadOnlySpan<uint> keys, float threshold)
+    {
+        // Keys ascend as scores descend: scores above t have keys below the key of t (ties included at t).
+        uint limit = RankOrder.DescendingKey(threshold);
+        int lo = 0, hi = keys.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (keys[mid] < limit)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+        return lo;
     }
 
     /// <summary>Throws for the first NaN score in row-major order, whichever worker found it.</summary>
@@ -314,6 +387,12 @@ public static class MultiLabelEvaluator
         /// <summary>The first row with a NaN score; -1 when none.</summary>
         public int NaNRow { get; init; } = -1;
 
+        public IReadOnlyList<PrecisionRecallPoint> Curve { get; init; } = [];
+
+        public int[] SweepTruePositives { get; init; } = [];
+
+        public int[] SweepPredicted { get; init; } = [];
+
         public static ClassCounts NaNAt(int row) => new(0, 0, 0, 0, 0, default) { NaNRow = row };
     }
 
@@ -361,5 +440,6 @@ public static class MultiLabelEvaluator
         public readonly byte[] Positive = GC.AllocateUninitializedArray<byte>(checked(n * GroupSize));
         public readonly uint[] KeyScratch = GC.AllocateUninitializedArray<uint>(n);
         public readonly byte[] PositiveScratch = GC.AllocateUninitializedArray<byte>(n);
+        public readonly int[] Cumulative = GC.AllocateUninitializedArray<int>(n);
     }
 }

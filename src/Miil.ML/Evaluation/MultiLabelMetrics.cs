@@ -22,6 +22,12 @@ public sealed record MultiLabelMetrics
     /// <summary>Decisions by threshold (score &gt; threshold), or by the predicted-labels column when one was given.</summary>
     public required DecisionMetrics AtThreshold { get; init; }
 
+    /// <summary>
+    /// Decision metrics at thresholds 0.05, 0.10, ..., 0.95 (meaningful for probability scores): the
+    /// threshold sweep of reports.
+    /// </summary>
+    public IReadOnlyList<DecisionMetrics> ThresholdSweep { get; init; } = [];
+
     /// <summary>Decisions by each sample's k highest scores.</summary>
     public required DecisionMetrics TopK { get; init; }
 
