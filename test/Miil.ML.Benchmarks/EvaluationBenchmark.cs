@@ -45,7 +45,7 @@ internal static class EvaluationBenchmark
         {
             var ml = new MLContext(seed: 0);
             IDataView data = Synthetic(ml, n, c);
-            ResetPeak();
+            PeakMemory.Reset();
             double first = 0, best = double.MaxValue;
             MultiLabelMetrics? metrics = null;
             for (int r = 0; r < repeat; r++)
@@ -57,7 +57,7 @@ internal static class EvaluationBenchmark
                 best = Math.Min(best, seconds);
             }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {n:N0} x {c:N0} | {DataKind(n, c)} | {best:F3} | {first:F3} | {PeakRssMiB():F0} | {metrics!.MeanAveragePrecision:P2} |"));
+                $"| {n:N0} x {c:N0} | {DataKind(n, c)} | {best:F3} | {first:F3} | {PeakMemory.MiB():F0} | {metrics!.MeanAveragePrecision:P2} |"));
         }
         return 0;
     }
@@ -96,26 +96,7 @@ internal static class EvaluationBenchmark
         }
     }
 
-    private static void ResetPeak()
-    {
-        GC.Collect();
-        try
-        {
-            File.WriteAllText("/proc/self/clear_refs", "5");
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 
-    private static double PeakRssMiB()
-    {
-        string? line = File.Exists("/proc/self/status") ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)) : null;
-        return line is null ? double.NaN : long.Parse(line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
-    }
 
     private sealed class Row
     {

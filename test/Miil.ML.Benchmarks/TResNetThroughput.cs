@@ -68,13 +68,13 @@ internal static class TResNetThroughput
 
     private static void Report(string name, int size, int batch, double macs, double probe, Func<nn.Module<Tensor, Tensor>> create, int steps, int classes)
     {
-        ResetPeakRss();
+        PeakMemory.Reset();
         using nn.Module<Tensor, Tensor> model = create();
         double infer = Measure(model, size, batch, steps, train: false, classes);
         double train = Measure(model, size, batch, steps, train: true, classes);
         double inferGflops = infer * macs * 2 / 1e9, trainGflops = train * macs * 6 / 1e9;  // backward ~ 2x forward
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {name} | {size} | {batch} | {macs / 1e9:F3} | {infer:F1} | {inferGflops:F1} | {train:F1} | {trainGflops:F1} | {PeakRssMiB():F0} | {inferGflops / probe:P0} |"));
+            $"| {name} | {size} | {batch} | {macs / 1e9:F3} | {infer:F1} | {inferGflops:F1} | {train:F1} | {trainGflops:F1} | {PeakMemory.MiB():F0} | {inferGflops / probe:P0} |"));
     }
 
     private static double Measure(nn.Module<Tensor, Tensor> model, int size, int batch, int steps, bool train, int classes)
@@ -131,24 +131,5 @@ internal static class TResNetThroughput
     }
 
     /// <summary>Resets the process's peak resident set (Linux: writing 5 to clear_refs).</summary>
-    private static void ResetPeakRss()
-    {
-        GC.Collect();
-        try
-        {
-            File.WriteAllText("/proc/self/clear_refs", "5");
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 
-    private static double PeakRssMiB()
-    {
-        string? line = File.Exists("/proc/self/status") ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)) : null;
-        return line is null ? double.NaN : long.Parse(line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
-    }
 }
