@@ -1,0 +1,95 @@
+using Google.Protobuf;
+using Onnx;
+using static TorchSharp.torch;
+
+namespace Miil.ML.TorchSharp.Export;
+
+/// <summary>Accumulates the nodes and initializers of an ONNX graph, with unique value names.</summary>
+internal sealed class OnnxGraphBuilder
+{
+    private readonly GraphProto _graph;
+    private readonly Dictionary<string, int> _counters = new(StringComparer.Ordinal);
+
+    public OnnxGraphBuilder(string name)
+    {
+        _graph = new GraphProto { Name = name };
+    }
+
+    public GraphProto Graph => _graph;
+
+    /// <summary>A fresh value name with the given stem.</summary>
+    public string Name(string stem)
+    {
+        int n = _counters.TryGetValue(stem, out int c) ? c + 1 : 0;
+        _counters[stem] = n;
+        return n == 0 ? stem : $"{stem}_{n}";
+    }
+
+    /// <summary>Adds a float32 initializer from a tensor (any device and type) and returns its name.</summary>
+    public string Initializer(string stem, Tensor value)
+    {
+        using Tensor cpu = value.detach().to(ScalarType.Float32).cpu().contiguous();
+        var proto = new TensorProto
+        {
+            Name = Name(stem),
+            DataType = (int)TensorProto.Types.DataType.Float,
+            RawData = ByteString.CopyFrom(cpu.bytes),
+        };
+        proto.Dims.AddRange(cpu.shape);
+        _graph.Initializer.Add(proto);
+        return proto.Name;
+    }
+
+    /// <summary>Adds an int64 initializer (shapes, pads) and returns its name.</summary>
+    public string Int64Initializer(string stem, params long[] values)
+    {
+        var proto = new TensorProto { Name = Name(stem), DataType = (int)TensorProto.Types.DataType.Int64 };
+        proto.Dims.Add(values.Length);
+        proto.Int64Data.AddRange(values);
+        _graph.Initializer.Add(proto);
+        return proto.Name;
+    }
+
+    /// <summary>Adds a node with one output and returns the output's name.</summary>
+    public string Node(string opType, string outputStem, IEnumerable<string> inputs, params AttributeProto[] attributes)
+    {
+        string output = Name(outputStem);
+        var node = new NodeProto { OpType = opType, Name = Name(opType) };
+        node.Input.AddRange(inputs);
+        node.Output.Add(output);
+        node.Attribute.AddRange(attributes);
+        _graph.Node.Add(node);
+        return output;
+    }
+
+    public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    public static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+
+    public static AttributeProto Ints(string name, params long[] values)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        a.Ints.AddRange(values);
+        return a;
+    }
+
+    public static AttributeProto String(string name, string value)
+        => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
+
+    /// <summary>A tensor value description: element type and dimensions (a string dimension is symbolic).</summary>
+    public static ValueInfoProto Value(string name, TensorProto.Types.DataType type, params object[] dims)
+    {
+        var shape = new TensorShapeProto();
+        foreach (object d in dims)
+        {
+            shape.Dim.Add(d is string symbol
+                ? new TensorShapeProto.Types.Dimension { DimParam = symbol }
+                : new TensorShapeProto.Types.Dimension { DimValue = Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture) });
+        }
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } },
+        };
+    }
+}

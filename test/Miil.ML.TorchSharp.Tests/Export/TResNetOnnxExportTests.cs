@@ -1,0 +1,133 @@
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Miil.ML.TorchSharp.Export;
+using Miil.ML.TorchSharp.Models.TResNet;
+using Miil.ML.TorchSharp.Tests.Models;
+using Miil.ML.Testing;
+using TorchSharp;
+using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
+
+namespace Miil.ML.TorchSharp.Tests.Export;
+
+/// <summary>
+/// The exported graph through ONNX Runtime against TorchSharp's own eval forward, with norm weights
+/// and running statistics randomised so that a folding error cannot hide: max|a - b| / max|b| &lt;= 1e-4.
+/// </summary>
+[TestClass]
+public sealed class TResNetOnnxExportTests
+{
+    private const double RelativeTolerance = 1e-4;
+
+    [TestMethod]
+    public void GoldenTinyCheckpointMatchesThroughOnnxRuntime()
+    {
+        using TResNet model = TResNetGoldenTests.NewTinyModel();
+        TResNetCheckpoint.Load(model, Golden.PathOf("tresnet_tiny.pth"));
+        foreach (int size in new[] { 64, 96 })
+        {
+            AssertParity(model, size, batch: 3, seed: size);
+        }
+    }
+
+    [TestMethod]
+    public void RandomisedNormsAndBottleneckHeadMatch()
+    {
+        using var model = new TResNet(TResNetArchitecture.Custom([1, 2, 1, 1], 0.25), numClasses: 7, bottleneckFeatures: 32);
+        Randomise(model, seed: 3);
+        AssertParity(model, size: 64, batch: 2, seed: 4);
+        AssertParity(model, size: 40, batch: 1, seed: 5);   // not a multiple of 32: ceil arithmetic in the graph too
+    }
+
+    [TestMethod]
+    public void TResNetMAt224MatchesOnOneImage()
+    {
+        using var model = new TResNet(TResNetArchitecture.M, numClasses: 80);
+        Randomise(model, seed: 6);
+        AssertParity(model, size: 224, batch: 1, seed: 7);
+    }
+
+    [TestMethod]
+    public void MetadataDescribesClassesThresholdsAndPreprocessing()
+    {
+        using var model = new TResNet(TResNetArchitecture.Custom([1, 1, 1, 1], 0.25), numClasses: 3);
+        string[] names = ["cat", "dog", "traffic light"];
+        byte[] onnx = TResNetOnnxExporter.Export(model, new TResNetOnnxExportOptions { ImageSize = 32, ClassNames = names, Thresholds = [0.3f, 0.5f, 0.8f] });
+        using var session = new InferenceSession(onnx);
+        IReadOnlyDictionary<string, string> meta = session.ModelMetadata.CustomMetadataMap.ToDictionary();
+        CollectionAssert.AreEqual(names, JsonSerializer.Deserialize<string[]>(meta[TResNetOnnxExporter.MetadataKeys.ClassNames]));
+        CollectionAssert.AreEqual(new[] { 0.3f, 0.5f, 0.8f }, JsonSerializer.Deserialize<float[]>(meta[TResNetOnnxExporter.MetadataKeys.Thresholds]));
+        Assert.AreEqual("32", meta[TResNetOnnxExporter.MetadataKeys.ImageSize]);
+        StringAssert.Contains(meta[TResNetOnnxExporter.MetadataKeys.Preprocessing], "1/255");
+        StringAssert.Contains(meta[TResNetOnnxExporter.MetadataKeys.Architecture], "\"layers\":[1,1,1,1]");
+        CollectionAssert.AreEqual(new[] { TResNetOnnxExporter.ScoreName, TResNetOnnxExporter.PredictedLabelsName }, session.OutputMetadata.Keys.ToArray());
+        CollectionAssert.AreEqual(new[] { -1, 3, 32, 32 }, session.InputMetadata[TResNetOnnxExporter.InputName].Dimensions, "batch is dynamic");
+    }
+
+    [TestMethod]
+    public void OptionsThatDoNotFitAreRefused()
+    {
+        using var model = new TResNet(TResNetArchitecture.Custom([1, 1, 1, 1], 0.25), numClasses: 3);
+        Assert.ThrowsExactly<ArgumentException>(() => TResNetOnnxExporter.Export(model, new TResNetOnnxExportOptions { ClassNames = ["a"] }));
+        Assert.ThrowsExactly<ArgumentException>(() => TResNetOnnxExporter.Export(model, new TResNetOnnxExportOptions { Thresholds = [0.5f] }));
+        Assert.ThrowsExactly<ArgumentException>(() => TResNetOnnxExporter.Export(model, new TResNetOnnxExportOptions { ImageSize = 30 }));
+    }
+
+    private static void AssertParity(TResNet model, int size, int batch, int seed)
+    {
+        model.eval();
+        float[] thresholds = Enumerable.Range(0, model.NumClasses).Select(i => 0.3f + 0.05f * i).ToArray();
+        byte[] onnx = TResNetOnnxExporter.Export(model, new TResNetOnnxExportOptions { ImageSize = size, IncludeLogits = true, Thresholds = thresholds });
+        using Tensor input = rand([batch, 3, size, size], generator: new Generator((ulong)seed));
+        float[] expected;
+        using (no_grad())
+        {
+            using Tensor logits = model.forward(input);
+            expected = logits.data<float>().ToArray();
+        }
+
+        using var session = new InferenceSession(onnx);
+        var tensorInput = new DenseTensor<float>(input.data<float>().ToArray(), new[] { batch, 3, size, size });
+        using IDisposableReadOnlyCollection<DisposableNamedOnnxValue> results = session.Run([NamedOnnxValue.CreateFromTensor(TResNetOnnxExporter.InputName, tensorInput)]);
+        float[] logitsOut = results.Single(r => r.Name == TResNetOnnxExporter.LogitsName).AsTensor<float>().ToArray();
+        float[] scores = results.Single(r => r.Name == TResNetOnnxExporter.ScoreName).AsTensor<float>().ToArray();
+        bool[] predicted = results.Single(r => r.Name == TResNetOnnxExporter.PredictedLabelsName).AsTensor<bool>().ToArray();
+
+        double scale = expected.Max(v => Math.Abs(v));
+        double worst = expected.Zip(logitsOut).Max(p => Math.Abs(p.First - p.Second));
+
+        Assert.IsLessThanOrEqualTo(RelativeTolerance, worst / scale, $"{model.Architecture} at {size}: relative error {worst / scale:E2}");
+        for (int i = 0; i < scores.Length; i++)
+        {
+            Assert.AreEqual(1 / (1 + Math.Exp(-logitsOut[i])), scores[i], 1e-6);
+            Assert.AreEqual(scores[i] > thresholds[i % model.NumClasses], predicted[i], $"decision {i}");
+        }
+    }
+
+    /// <summary>Norm weights around +-1 (some negative), biases, running means and variances far from the identity.</summary>
+    internal static void Randomise(TResNet model, int seed)
+    {
+        var generator = new Generator((ulong)seed);
+        using var noGrad = no_grad();
+        foreach ((string name, Tensor value) in model.state_dict())
+        {
+            if (name.EndsWith("running_mean"))
+            {
+                value.copy_(randn(value.shape, generator: generator) * 0.5);
+            }
+            else if (name.EndsWith("running_var"))
+            {
+                value.copy_(rand(value.shape, generator: generator) * 1.5 + 0.5);
+            }
+            else if (value.dim() == 1 && name.EndsWith(".1.weight"))
+            {
+                value.copy_(rand(value.shape, generator: generator) * 0.9 + 0.3);
+            }
+            else if (value.dim() == 1 && name.EndsWith(".1.bias"))
+            {
+                value.copy_(randn(value.shape, generator: generator) * 0.2);
+            }
+        }
+    }
+}
