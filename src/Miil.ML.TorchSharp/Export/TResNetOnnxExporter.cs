@@ -6,7 +6,8 @@ using Miil.ML.TorchSharp.Models.TResNet;
 using Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
-using static Miil.ML.TorchSharp.Export.OnnxGraphBuilder;
+using Miil.ML.Onnx.Graphs;
+using static Miil.ML.Onnx.Graphs.OnnxGraphBuilder;
 using static TorchSharp.torch;
 
 namespace Miil.ML.TorchSharp.Export;
@@ -116,7 +117,7 @@ public static class TResNetOnnxExporter
             var renamed = g.Graph.Node.Last(n => n.Output.Contains(logits));
             renamed.Output[0] = LogitsName;
             string score = g.Node("Sigmoid", ScoreName, [LogitsName]);
-            string limits = g.Initializer("thresholds", tensor(thresholds.ToArray()));
+            string limits = g.Initializer("thresholds", thresholds.ToArray(), thresholds.Count);
             string predicted = g.Node("Greater", PredictedLabelsName, [score, limits]);
             if (score != ScoreName || predicted != PredictedLabelsName)
             {
@@ -193,7 +194,7 @@ public static class TResNetOnnxExporter
         using Tensor weight = conv.weight!.to(ScalarType.Float64) * scale.view(-1, 1, 1, 1);
         using Tensor bias = norm.Bias.to(ScalarType.Float64) - norm.RunningMean.to(ScalarType.Float64) * scale;
         long k = conv.weight!.shape[2];
-        string y = g.Node("Conv", "conv", [x, g.Initializer("conv.weight", weight), g.Initializer("conv.bias", bias)],
+        string y = g.Node("Conv", "conv", [x, Init(g, "conv.weight", weight), Init(g, "conv.bias", bias)],
             Ints("kernel_shape", k, k), Ints("pads", k / 2, k / 2, k / 2, k / 2), Ints("strides", 1, 1));
         return norm.LeakySlope is double slope ? g.Node("LeakyRelu", "act", [y], Float("alpha", (float)slope)) : y;
     }
@@ -205,14 +206,14 @@ public static class TResNetOnnxExporter
         using Tensor outer = a.unsqueeze(1) * a.unsqueeze(0);
         using Tensor filter = (outer / outer.sum()).expand(aa.Channels, 1, 3, 3).contiguous();
         string padded = g.Node("Pad", "aa_pad", [x, g.Int64Initializer("aa_pads", 0, 0, 1, 1, 0, 0, 1, 1)], OnnxGraphBuilder.String("mode", "reflect"));
-        return g.Node("Conv", "aa", [padded, g.Initializer("aa.filter", filter)],
+        return g.Node("Conv", "aa", [padded, Init(g, "aa.filter", filter)],
             Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Int("group", aa.Channels));
     }
 
     private static string SqueezeExcite(OnnxGraphBuilder g, nn.Module se, string x)
     {
         Dictionary<string, nn.Module> c = Children(se);
-        string Conv1x1(Conv2d conv, string input) => g.Node("Conv", "se_fc", [input, g.Initializer("se.weight", conv.weight!), g.Initializer("se.bias", conv.bias!)],
+        string Conv1x1(Conv2d conv, string input) => g.Node("Conv", "se_fc", [input, Init(g, "se.weight", conv.weight!), Init(g, "se.bias", conv.bias!)],
             Ints("kernel_shape", 1, 1));
         string squeezed = g.Node("GlobalAveragePool", "se_pool", [x]);
         string excited = g.Node("Sigmoid", "se_gate", [Conv1x1((Conv2d)c["fc2"], g.Node("Relu", "se_relu", [Conv1x1((Conv2d)c["fc1"], squeezed)]))]);
@@ -222,7 +223,7 @@ public static class TResNetOnnxExporter
     private static string Head(OnnxGraphBuilder g, nn.Module fc, string features)
     {
         string Gemm(Linear linear, string input)
-            => g.Node("Gemm", "fc", [input, g.Initializer("fc.weight", linear.weight!), g.Initializer("fc.bias", linear.bias!)], Int("transB", 1));
+            => g.Node("Gemm", "fc", [input, Init(g, "fc.weight", linear.weight!), Init(g, "fc.bias", linear.bias!)], Int("transB", 1));
         if (fc is Linear linear)
         {
             return Gemm(linear, features);
@@ -230,6 +231,13 @@ public static class TResNetOnnxExporter
         Dictionary<string, nn.Module> c = Children(fc);
         var embedding = (Linear)Children(c["embedding_generator"])["0"];
         return Gemm((Linear)c["FC"], Gemm(embedding, features));
+    }
+
+    /// <summary>A float32 initializer from a tensor of any device and type.</summary>
+    private static string Init(OnnxGraphBuilder g, string stem, Tensor value)
+    {
+        using Tensor cpu = value.detach().to(ScalarType.Float32).cpu().contiguous();
+        return g.Initializer(stem, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(cpu.bytes), cpu.shape);
     }
 
     private static Dictionary<string, nn.Module> Children(nn.Module module)

@@ -1,8 +1,7 @@
 using Google.Protobuf;
 using Onnx;
-using static TorchSharp.torch;
 
-namespace Miil.ML.TorchSharp.Export;
+namespace Miil.ML.Onnx.Graphs;
 
 /// <summary>Accumulates the nodes and initializers of an ONNX graph, with unique value names.</summary>
 internal sealed class OnnxGraphBuilder
@@ -25,17 +24,21 @@ internal sealed class OnnxGraphBuilder
         return n == 0 ? stem : $"{stem}_{n}";
     }
 
-    /// <summary>Adds a float32 initializer from a tensor (any device and type) and returns its name.</summary>
-    public string Initializer(string stem, Tensor value)
+    /// <summary>Adds a float32 initializer (row-major values of the given shape) and returns its name.</summary>
+    public string Initializer(string stem, ReadOnlySpan<float> values, params long[] dims)
     {
-        using Tensor cpu = value.detach().to(ScalarType.Float32).cpu().contiguous();
+        if (dims.Aggregate(1L, (a, d) => a * d) != values.Length)
+        {
+            throw new ArgumentException($"{values.Length} values do not fill a tensor of shape [{string.Join(", ", dims)}].", nameof(values));
+        }
         var proto = new TensorProto
         {
             Name = Name(stem),
             DataType = (int)TensorProto.Types.DataType.Float,
-            RawData = ByteString.CopyFrom(cpu.bytes),
+            // ONNX raw data is little-endian, as .NET's floats on every supported platform.
+            RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values)),
         };
-        proto.Dims.AddRange(cpu.shape);
+        proto.Dims.AddRange(dims);
         _graph.Initializer.Add(proto);
         return proto.Name;
     }

@@ -1,0 +1,32 @@
+using Google.Protobuf;
+using Onnx;
+
+namespace Miil.ML.Onnx.Graphs;
+
+/// <summary>
+/// The ONNX graph of per-class thresholds: <c>decisions = scores &gt; thresholds</c> over a batch of
+/// score vectors, with the thresholds as an initializer. Run by ML.NET's stock ONNX transformer, so
+/// a saved model holds the thresholds inside its zip.
+/// </summary>
+internal static class ThresholdGraph
+{
+    /// <summary>ONNX opset of the graph (Greater with broadcasting: opset 13, as the TResNet export).</summary>
+    public const int Opset = 13;
+
+    public static byte[] Build(IReadOnlyList<float> thresholds, string scoreName, string decisionName)
+    {
+        var g = new OnnxGraphBuilder("thresholds");
+        string limits = g.Initializer("thresholds", thresholds.ToArray(), thresholds.Count);
+        var node = new NodeProto { OpType = "Greater", Name = "greater" };
+        node.Input.Add(scoreName);
+        node.Input.Add(limits);
+        node.Output.Add(decisionName);
+        g.Graph.Node.Add(node);
+        g.Graph.Input.Add(OnnxGraphBuilder.Value(scoreName, TensorProto.Types.DataType.Float, "batch", thresholds.Count));
+        g.Graph.Output.Add(OnnxGraphBuilder.Value(decisionName, TensorProto.Types.DataType.Bool, "batch", thresholds.Count));
+        var model = new ModelProto { IrVersion = 7, ProducerName = "Miil.ML.Onnx", Graph = g.Graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        model.MetadataProps.Add(new StringStringEntryProto { Key = "miil.thresholds", Value = System.Text.Json.JsonSerializer.Serialize(thresholds) });
+        return model.ToByteArray();
+    }
+}
