@@ -131,8 +131,9 @@ public sealed partial class MultiLabelCatalog
         {
             getScore(ref s);
             getLabel(ref y);
-            s.CopyTo(dense);
-            y.CopyTo(denseLabels);
+            // Dense buffers (the common case) are read in place; sparse ones are expanded.
+            ReadOnlySpan<float> scoreRow = Dense(s, dense);
+            ReadOnlySpan<float> labelRow = Dense(y, denseLabels);
             if (getPredicted is not null)
             {
                 getPredicted(ref d);
@@ -140,7 +141,7 @@ public sealed partial class MultiLabelCatalog
             }
             try
             {
-                matrix.Add(dense, denseLabels, denseDecisions, labelSource);
+                matrix.Add(scoreRow, labelRow, denseDecisions, labelSource);
             }
             catch (ArgumentException e)
             {
@@ -148,5 +149,15 @@ public sealed partial class MultiLabelCatalog
             }
         }
         return matrix;
+    }
+
+    private static ReadOnlySpan<float> Dense(in VBuffer<float> buffer, float[] scratch)
+    {
+        if (buffer.IsDense)
+        {
+            return buffer.GetValues();
+        }
+        buffer.CopyTo(scratch);
+        return scratch;
     }
 }

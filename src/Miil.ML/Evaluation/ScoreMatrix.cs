@@ -91,11 +91,4 @@ internal sealed class ScoreMatrix
         block.Rows++;
         Rows++;
     }
-
-    /// <summary>The block holding <paramref name="row"/> and the row's offset in it.</summary>
-    public (Block Block, int Offset) Locate(int row)
-    {
-        Block block = _blocks[row / BlockRows];
-        return (block, (row - block.FirstRow) * Columns);
-    }
 }
