@@ -135,44 +135,27 @@ public static class MultiLabelEvaluator
     /// </summary>
     private const int GroupSize = 16;
 
+    /// <summary>Rows per tile: a tile of a group (256 rows x one cache line) stays in L1 while its 16 classes are read.</summary>
+    private const int TileRows = 256;
+
     private static void EvaluateGroup(ScoreMatrix matrix, int first, int count, float threshold, GroupWorkspace w, ClassCounts[] results)
     {
         int n = matrix.Rows, columns = matrix.Columns;
-        Span<int> ranked = stackalloc int[count];
-        Span<int> nanRow = stackalloc int[count];
-        nanRow.Fill(-1);
+        var ranked = new int[count];
+        var nanRow = new int[count];
+        Array.Fill(nanRow, -1);
         var counts = new Counts[count];
         var ignored = new int[count];
         foreach (ScoreMatrix.Block block in matrix.Blocks)
         {
-            float[] scores = block.Scores;
-            sbyte[] labels = block.Labels;
-            bool[]? decisions = block.Decisions;
-            for (int r = 0; r < block.Rows; r++)
+            for (int tile = 0; tile < block.Rows; tile += TileRows)
             {
-                int row = r * columns + first;
+                int end = Math.Min(block.Rows, tile + TileRows);
                 for (int j = 0; j < count; j++)
                 {
-                    float score = scores[row + j];
-                    sbyte y = labels[row + j];
-                    if (float.IsNaN(score))
-                    {
-                        if (nanRow[j] < 0)
-                        {
-                            nanRow[j] = block.FirstRow + r;
-                        }
-                        continue;
-                    }
-                    if (y < 0)
-                    {
-                        ignored[j]++;
-                        continue;
-                    }
-                    bool positive = y > 0;
-                    counts[j].Add(decisions is null ? score > threshold : decisions[row + j], positive);
-                    int at = j * n + ranked[j]++;
-                    w.Keys[at] = RankOrder.DescendingKey(score);
-                    w.Positive[at] = positive ? (byte)1 : (byte)0;
+                    // One class over the tile's rows: its state stays in registers.
+                    ReadColumn(block, tile, end, first + j, columns, threshold, w.Keys.AsSpan(j * n), w.Positive.AsSpan(j * n),
+                        ref ranked[j], ref counts[j], ref ignored[j], ref nanRow[j]);
                 }
             }
         }
@@ -182,6 +165,40 @@ public static class MultiLabelEvaluator
                 ? ClassCounts.NaNAt(nanRow[j])
                 : Rank(w.Keys.AsSpan(j * n, ranked[j]), w.Positive.AsSpan(j * n, ranked[j]), w, ignored[j], counts[j]);
         }
+    }
+
+    private static void ReadColumn(ScoreMatrix.Block block, int from, int to, int column, int columns, float threshold,
+        Span<uint> keys, Span<byte> positives, ref int ranked, ref Counts counts, ref int ignored, ref int nanRow)
+    {
+        ReadOnlySpan<float> scores = block.Scores;
+        ReadOnlySpan<sbyte> labels = block.Labels;
+        bool[]? decisions = block.Decisions;
+        int k = ranked;
+        for (int r = from; r < to; r++)
+        {
+            int at = r * columns + column;
+            float score = scores[at];
+            sbyte y = labels[at];
+            if (float.IsNaN(score))
+            {
+                if (nanRow < 0)
+                {
+                    nanRow = block.FirstRow + r;
+                }
+                continue;
+            }
+            if (y < 0)
+            {
+                ignored++;
+                continue;
+            }
+            bool positive = y > 0;
+            counts.Add(decisions is null ? score > threshold : decisions[at], positive);
+            keys[k] = RankOrder.DescendingKey(score);
+            positives[k] = (byte)y;
+            k++;
+        }
+        ranked = k;
     }
 
     /// <summary>Thresholds of <see cref="MultiLabelMetrics.ThresholdSweep"/>: 0.05 to 0.95 by 0.05.</summary>
