@@ -1,5 +1,4 @@
 using Miil.ML.TorchSharp.Losses;
-using Miil.ML.TorchSharp.Tests.Infrastructure;
 using Miil.ML.Testing;
 using TorchSharp;
 using static TorchSharp.torch;

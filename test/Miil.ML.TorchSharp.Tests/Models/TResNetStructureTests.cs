@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Miil.ML.TorchSharp.Models.TResNet;
-using Miil.ML.TorchSharp.Tests.Infrastructure;
 using Miil.ML.Testing;
 using TorchSharp;
 using static TorchSharp.torch;
