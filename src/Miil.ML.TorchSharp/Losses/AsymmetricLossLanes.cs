@@ -94,12 +94,19 @@ internal static class AsymmetricLossLanes
         TV positive = TL.Equal(y, one);
         TV prob = TL.Divide(one, TL.Add(one, TL.Exp(TL.Negate(z))));
 
+        TV ignoredMask = p.Ignore ? TL.Equal(y, c.MinusOne) : zero;
         TV neg = TL.Subtract(one, prob);
         TV dneg = TL.Negate(TL.Multiply(prob, neg));
         if (p.Clip > T.Zero)
         {
             neg = TL.Add(neg, c.Clip);
             TV easy = TL.Greater(neg, one);
+            if (TL.AllSet(TL.Or(TL.AndNot(easy, positive), ignoredMask)))
+            {
+                // Every lane is an easy negative (or ignored): no loss, no gradient, no logarithm.
+                // Late in training most negatives are, so this is the common vector.
+                return (zero, zero, ignoredMask);
+            }
             neg = TL.Select(easy, one, neg);
             dneg = TL.Select(easy, zero, dneg);
         }
@@ -125,7 +132,6 @@ internal static class AsymmetricLossLanes
                 grad = TL.Add(grad, TL.Multiply(log, TL.Select(TL.Equal(dx, zero), zero, dw)));
             }
         }
-        TV ignoredMask = p.Ignore ? TL.Equal(y, c.MinusOne) : zero;
         return (TL.AndNot(TL.Negate(loss), ignoredMask), TL.AndNot(TL.Negate(grad), ignoredMask), ignoredMask);
     }
 
