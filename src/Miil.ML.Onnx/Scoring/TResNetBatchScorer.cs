@@ -1,0 +1,71 @@
+using Microsoft.ML;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Miil.ML.Onnx.Scoring;
+
+/// <summary>
+/// Scores images in batches with an exported TResNet: one ImageAnalytics preprocessing pass per
+/// batch (in parallel slices), one ONNX Runtime call per batch.
+/// Thread-safe for concurrent <see cref="Score"/> calls (ONNX Runtime sessions are); dispose it to
+/// release the session.
+/// </summary>
+public sealed class TResNetBatchScorer : IDisposable
+{
+    private readonly OnnxSession _session;
+    private readonly ImagePreprocessor _preprocessor;
+
+    /// <summary>Opens the model on the device <paramref name="mlContext"/> asks for (GPU with CPU fallback by its settings).</summary>
+    /// <param name="mlContext">Context: GPU settings and logging.</param>
+    /// <param name="model">The exported ONNX model.</param>
+    /// <param name="imageFolder">Folder relative image paths are resolved against; null for paths as given.</param>
+    /// <param name="gpuDeviceId">CUDA device; null for CPU.</param>
+    /// <param name="fallbackToCpu">Whether a GPU that cannot be used falls back to CPU (with a warning) instead of failing.</param>
+    /// <param name="source">How to name the model in messages.</param>
+    public TResNetBatchScorer(MLContext mlContext, byte[] model, string? imageFolder = null, int? gpuDeviceId = null, bool fallbackToCpu = true, string source = "the model")
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(model);
+        _session = OnnxSessionFactory.Create(model, gpuDeviceId, fallbackToCpu,
+            warning => ContextLog.Warning(mlContext, nameof(TResNetBatchScorer), warning));
+        try
+        {
+            Model = TResNetOnnxModel.Read(_session.Session, source);
+            _preprocessor = new ImagePreprocessor(mlContext, imageFolder, Model.ImageSize);
+        }
+        catch
+        {
+            _session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The model's classes, thresholds and input size.</summary>
+    public TResNetOnnxModel Model { get; }
+
+    /// <summary>Where the session runs.</summary>
+    public OnnxDevice Device => _session.Device;
+
+    /// <summary>Scores the images at <paramref name="paths"/>: row-major N x C probabilities and decisions.</summary>
+    /// <exception cref="InvalidOperationException">An image cannot be read (the message names it).</exception>
+    public (float[] Scores, bool[] PredictedLabels) Score(IReadOnlyList<string> paths)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        int n = paths.Count, classes = Model.ClassNames.Count;
+        if (n == 0)
+        {
+            return ([], []);
+        }
+        float[] input = GC.AllocateUninitializedArray<float>(n * _preprocessor.Length);
+        _preprocessor.Fill(paths, input);
+        using var tensor = OrtValue.CreateTensorValueFromMemory(input, [n, 3, Model.ImageSize, Model.ImageSize]);
+        using var runOptions = new RunOptions();
+        using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Session.Run(runOptions,
+            [TResNetOnnxModel.InputName], [tensor], [TResNetOnnxModel.ScoreName, TResNetOnnxModel.PredictedLabelsName]);
+        float[] scores = outputs[0].GetTensorDataAsSpan<float>()[..(n * classes)].ToArray();
+        bool[] decisions = outputs[1].GetTensorDataAsSpan<bool>()[..(n * classes)].ToArray();
+        return (scores, decisions);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _session.Dispose();
+}
