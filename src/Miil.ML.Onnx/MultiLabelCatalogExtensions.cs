@@ -1,4 +1,5 @@
 using Miil.ML.Evaluation;
+using Miil.ML.Onnx.Scoring;
 
 namespace Miil.ML.Onnx;
 
@@ -18,6 +19,35 @@ public static class MultiLabelCatalogExtensions
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return new ApplyThresholdsEstimator(catalog.Context, thresholds, scoreColumnName, predictedLabelsColumnName);
+    }
+
+    /// <summary>
+    /// Scores an image-path column with a TResNet exported by Miil.ML (ONNX), in batches, on GPU when
+    /// asked and usable (CPU otherwise): appends <c>Score</c> and <c>PredictedLabels</c> with the class
+    /// names as slot names. See <see cref="TResNetScoringTransformer"/>.
+    /// </summary>
+    /// <param name="catalog">The multi-label catalog.</param>
+    /// <param name="modelPath">The exported .onnx file.</param>
+    /// <param name="options">Columns, batch size and device; default: "ImagePath" to "Score"/"PredictedLabels", batches of 64, the context's GPU settings.</param>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="modelPath"/>.</exception>
+    /// <exception cref="InvalidOperationException">The file is not an ONNX model exported by Miil.ML.</exception>
+    public static TResNetScoringEstimator ScoreTResNet(this MultiLabelCatalog catalog, string modelPath, TResNetScoringOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentException.ThrowIfNullOrEmpty(modelPath);
+        if (!File.Exists(modelPath))
+        {
+            throw new FileNotFoundException($"ONNX model '{modelPath}' does not exist.", modelPath);
+        }
+        return new TResNetScoringEstimator(catalog.Context, File.ReadAllBytes(modelPath), $"'{modelPath}'", options ?? new TResNetScoringOptions());
+    }
+
+    /// <summary>Scores with a model given as ONNX bytes (see the path overload).</summary>
+    public static TResNetScoringEstimator ScoreTResNet(this MultiLabelCatalog catalog, byte[] model, TResNetScoringOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(model);
+        return new TResNetScoringEstimator(catalog.Context, model, "the ONNX model", options ?? new TResNetScoringOptions());
     }
 
     /// <summary>Applies thresholds chosen by <c>mlContext.MultiLabel().TuneThresholds(...)</c>.</summary>

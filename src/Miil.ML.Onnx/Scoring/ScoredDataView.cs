@@ -1,0 +1,146 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Miil.ML.Onnx.Scoring;
+
+/// <summary>The input with Score and PredictedLabels appended; scoring happens batch by batch as cursors move.</summary>
+internal sealed class ScoredDataView(TResNetScoringTransformer owner, IDataView input, DataViewSchema schema) : IDataView
+{
+    public bool CanShuffle => false;
+
+    public DataViewSchema Schema => schema;
+
+    public long? GetRowCount() => input.GetRowCount();
+
+    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
+        => new ScoredCursor(owner, input, schema, columnsNeeded);
+
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
+        => [GetRowCursor(columnsNeeded, rand)];
+}
+
+/// <summary>
+/// Moves a cursor over the input for the pass-through columns and, when scores are wanted, a
+/// second one over the image column that runs a batch ahead: both see the rows in the same order,
+/// so batch row k is the main cursor's row at the same position.
+/// </summary>
+internal sealed class ScoredCursor : DataViewRowCursor
+{
+    private readonly TResNetScoringTransformer _owner;
+    private readonly DataViewRowCursor _main;
+    private readonly DataViewRowCursor? _ahead;
+    private readonly ValueGetter<ReadOnlyMemory<char>>? _path;
+    private readonly int _inputColumns;
+    private readonly int _classes;
+    private readonly bool[] _active;
+    private readonly List<string> _paths = [];
+    private float[] _scores = [];
+    private bool[] _decisions = [];
+    private long _batchStart;
+    private int _batchCount;
+    private long _position = -1;
+
+    public ScoredCursor(TResNetScoringTransformer owner, IDataView input, DataViewSchema schema, IEnumerable<DataViewSchema.Column> columnsNeeded)
+    {
+        _owner = owner;
+        Schema = schema;
+        _inputColumns = input.Schema.Count;
+        _classes = owner.Model.ClassNames.Count;
+        _active = new bool[schema.Count];
+        foreach (DataViewSchema.Column c in columnsNeeded)
+        {
+            _active[c.Index] = true;
+        }
+        bool scoring = _active[_inputColumns] || _active[_inputColumns + 1];
+        _main = input.GetRowCursor(input.Schema.Where(c => _active[c.Index]));
+        if (scoring)
+        {
+            DataViewSchema.Column image = input.Schema[owner.Options.ImageColumnName];
+            _ahead = input.GetRowCursor([image]);
+            _path = _ahead.GetGetter<ReadOnlyMemory<char>>(image);
+        }
+    }
+
+    public override DataViewSchema Schema { get; }
+
+    public override long Position => _position;
+
+    public override long Batch => _main.Batch;
+
+    public override bool MoveNext()
+    {
+        if (!_main.MoveNext())
+        {
+            return false;
+        }
+        _position++;
+        if (_ahead is not null && _position >= _batchStart + _batchCount)
+        {
+            NextBatch();
+        }
+        return true;
+    }
+
+    private void NextBatch()
+    {
+        _paths.Clear();
+        ReadOnlyMemory<char> path = default;
+        while (_paths.Count < _owner.BatchSize && _ahead!.MoveNext())
+        {
+            _path!(ref path);
+            _paths.Add(path.ToString());
+        }
+        _batchStart = _position;
+        _batchCount = _paths.Count;
+        try
+        {
+            (_scores, _decisions) = _owner.Scorer.Score(_paths);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"Scoring rows {_batchStart} to {_batchStart + _batchCount - 1}: {e.Message}", e);
+        }
+    }
+
+    public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
+
+    public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+    {
+        if (column.Index < _inputColumns)
+        {
+            return _main.GetGetter<TValue>(_main.Schema[column.Index]);
+        }
+        int classes = _classes;
+        if (column.Index == _inputColumns)
+        {
+            ValueGetter<VBuffer<float>> scores = (ref VBuffer<float> value) =>
+            {
+                int row = checked((int)(_position - _batchStart));
+                var editor = VBufferEditor.Create(ref value, classes);
+                _scores.AsSpan(row * classes, classes).CopyTo(editor.Values);
+                value = editor.Commit();
+            };
+            return (ValueGetter<TValue>)(Delegate)scores;
+        }
+        ValueGetter<VBuffer<bool>> decisions = (ref VBuffer<bool> value) =>
+        {
+            int row = checked((int)(_position - _batchStart));
+            var editor = VBufferEditor.Create(ref value, classes);
+            _decisions.AsSpan(row * classes, classes).CopyTo(editor.Values);
+            value = editor.Commit();
+        };
+        return (ValueGetter<TValue>)(Delegate)decisions;
+    }
+
+    public override ValueGetter<DataViewRowId> GetIdGetter() => _main.GetIdGetter();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _main.Dispose();
+            _ahead?.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}

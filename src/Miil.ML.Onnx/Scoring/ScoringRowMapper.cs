@@ -1,0 +1,99 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Miil.ML.Onnx.Scoring;
+
+/// <summary>Row-at-a-time scoring for PredictionEngine: a batch of one, computed when a score is first read for a row.</summary>
+internal sealed class ScoringRowMapper(TResNetScoringTransformer owner, DataViewSchema inputSchema, DataViewSchema outputSchema) : IRowToRowMapper
+{
+    public DataViewSchema InputSchema => inputSchema;
+
+    public DataViewSchema OutputSchema => outputSchema;
+
+    public IEnumerable<DataViewSchema.Column> GetDependencies(IEnumerable<DataViewSchema.Column> dependingColumns)
+    {
+        var needed = new HashSet<int>();
+        foreach (DataViewSchema.Column c in dependingColumns)
+        {
+            needed.Add(c.Index < inputSchema.Count ? c.Index : inputSchema[owner.Options.ImageColumnName].Index);
+        }
+        return needed.Order().Select(i => inputSchema[i]).ToList();
+    }
+
+    public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns)
+        => new ScoredRow(owner, input, outputSchema, activeColumns);
+
+    private sealed class ScoredRow : DataViewRow
+    {
+        private readonly TResNetScoringTransformer _owner;
+        private readonly DataViewRow _input;
+        private readonly bool[] _active;
+        private readonly int _inputColumns;
+        private long _scoredPosition = -1;
+        private float[] _scores = [];
+        private bool[] _decisions = [];
+
+        public ScoredRow(TResNetScoringTransformer owner, DataViewRow input, DataViewSchema schema, IEnumerable<DataViewSchema.Column> activeColumns)
+        {
+            _owner = owner;
+            _input = input;
+            Schema = schema;
+            _inputColumns = input.Schema.Count;
+            _active = new bool[schema.Count];
+            foreach (DataViewSchema.Column c in activeColumns)
+            {
+                _active[c.Index] = true;
+            }
+        }
+
+        public override DataViewSchema Schema { get; }
+
+        public override long Position => _input.Position;
+
+        public override long Batch => _input.Batch;
+
+        public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
+
+        public override ValueGetter<DataViewRowId> GetIdGetter() => _input.GetIdGetter();
+
+        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+        {
+            if (column.Index < _inputColumns)
+            {
+                return _input.GetGetter<TValue>(_input.Schema[column.Index]);
+            }
+            int classes = _owner.Model.ClassNames.Count;
+            ValueGetter<ReadOnlyMemory<char>> path = _input.GetGetter<ReadOnlyMemory<char>>(_input.Schema[_owner.Options.ImageColumnName]);
+            void Ensure()
+            {
+                if (_scoredPosition == _input.Position)
+                {
+                    return;
+                }
+                ReadOnlyMemory<char> value = default;
+                path(ref value);
+                (_scores, _decisions) = _owner.Scorer.Score([value.ToString()]);
+                _scoredPosition = _input.Position;
+            }
+            if (column.Index == _inputColumns)
+            {
+                ValueGetter<VBuffer<float>> scores = (ref VBuffer<float> v) =>
+                {
+                    Ensure();
+                    var editor = VBufferEditor.Create(ref v, classes);
+                    _scores.AsSpan(0, classes).CopyTo(editor.Values);
+                    v = editor.Commit();
+                };
+                return (ValueGetter<TValue>)(Delegate)scores;
+            }
+            ValueGetter<VBuffer<bool>> decisions = (ref VBuffer<bool> v) =>
+            {
+                Ensure();
+                var editor = VBufferEditor.Create(ref v, classes);
+                _decisions.AsSpan(0, classes).CopyTo(editor.Values);
+                v = editor.Commit();
+            };
+            return (ValueGetter<TValue>)(Delegate)decisions;
+        }
+    }
+}

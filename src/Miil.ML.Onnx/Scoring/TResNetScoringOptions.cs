@@ -1,0 +1,38 @@
+namespace Miil.ML.Onnx.Scoring;
+
+/// <summary>Options of <c>mlContext.MultiLabel().ScoreTResNet</c>.</summary>
+public sealed record TResNetScoringOptions
+{
+    /// <summary>Column of image paths (text). Default "ImagePath".</summary>
+    public string ImageColumnName { get; init; } = "ImagePath";
+
+    /// <summary>Folder relative paths are resolved against; null for paths as given.</summary>
+    public string? ImageFolder { get; init; }
+
+    /// <summary>Probability column written. Default "Score".</summary>
+    public string ScoreColumnName { get; init; } = "Score";
+
+    /// <summary>Decision column written. Default "PredictedLabels".</summary>
+    public string PredictedLabelsColumnName { get; init; } = "PredictedLabels";
+
+    /// <summary>Rows scored per ONNX Runtime call. Default 64.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>CUDA device to run on; null (default) for <c>MLContext.GpuDeviceId</c>.</summary>
+    public int? GpuDeviceId { get; init; }
+
+    /// <summary>Whether a GPU that cannot be used falls back to CPU with a warning; null (default) for <c>MLContext.FallbackToCpu</c>.</summary>
+    public bool? FallbackToCpu { get; init; }
+
+    internal void Validate()
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ImageColumnName);
+        ArgumentException.ThrowIfNullOrEmpty(ScoreColumnName);
+        ArgumentException.ThrowIfNullOrEmpty(PredictedLabelsColumnName);
+        ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1);
+        if (ScoreColumnName == PredictedLabelsColumnName)
+        {
+            throw new ArgumentException($"Score and predicted labels cannot share the column name '{ScoreColumnName}'.");
+        }
+    }
+}

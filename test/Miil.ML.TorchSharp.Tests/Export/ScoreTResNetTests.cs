@@ -1,0 +1,129 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Miil.ML.Datasets;
+using Miil.ML.Onnx;
+using Miil.ML.Onnx.Scoring;
+using Miil.ML.TorchSharp.Export;
+using Miil.ML.TorchSharp.Models.TResNet;
+using Miil.ML.TorchSharp.Tests.Infrastructure;
+using Miil.ML.TorchSharp.Tests.Models;
+using Miil.ML.Testing;
+
+namespace Miil.ML.TorchSharp.Tests.Export;
+
+/// <summary><c>ScoreTResNet</c> in ML.NET pipelines: batches, slot names, PredictionEngine, persistence through stock transforms.</summary>
+[TestClass]
+public sealed class ScoreTResNetTests
+{
+    private sealed class Row
+    {
+        public string ImagePath { get; set; } = "";
+
+        public string Labels { get; set; } = "";
+    }
+
+    private sealed class Scored
+    {
+        public string Labels { get; set; } = "";
+
+        [VectorType]
+        public float[] Score { get; set; } = [];
+
+        [VectorType]
+        public bool[] PredictedLabels { get; set; } = [];
+    }
+
+    private static (string Onnx, Row[] Rows, ScratchDirectory Scratch) Setup()
+    {
+        var scratch = new ScratchDirectory();
+        string manifest = SyntheticShapes.Write(new SyntheticShapesOptions { Count = 10, ImageSize = 40, ClassCount = 5, Seed = 4 }, scratch.Path);
+        Row[] rows = File.ReadAllLines(manifest).Skip(1).Select(l => l.Split(',')).Select(p => new Row { ImagePath = Path.Combine(scratch.Path, p[0]), Labels = p[1] }).ToArray();
+        using TResNet model = TResNetGoldenTests.NewTinyModel();
+        TResNetCheckpoint.Load(model, Golden.PathOf("tresnet_tiny.safetensors"));
+        string onnx = scratch.File("model.onnx");
+        TResNetOnnxExporter.Export(model, onnx, new TResNetOnnxExportOptions { ImageSize = 32, ClassNames = SyntheticShapes.ClassNames(5), Threshold = 0.4f });
+        return (onnx, rows, scratch);
+    }
+
+    [TestMethod]
+    public void BatchesPassThroughColumnsAndNameTheSlots()
+    {
+        (string onnx, Row[] rows, ScratchDirectory scratch) = Setup();
+        using (scratch)
+        {
+            var ml = new MLContext(seed: 0);
+            IDataView data = ml.Data.LoadFromEnumerable(rows);
+            using TResNetScoringTransformer scorer = ml.MultiLabel().ScoreTResNet(onnx, new TResNetScoringOptions { BatchSize = 4 }).Fit(data);
+            IDataView scored = scorer.Transform(data);
+            Scored[] results = ml.Data.CreateEnumerable<Scored>(scored, reuseRowObject: false).ToArray();
+
+            using var reference = new TResNetBatchScorer(ml, File.ReadAllBytes(onnx));
+            (float[] expected, bool[] decisions) = reference.Score(rows.Select(r => r.ImagePath).ToList());
+            Assert.HasCount(rows.Length, results);
+            Assert.IsLessThanOrEqualTo(1e-5, expected.Zip(results.SelectMany(r => r.Score)).Max(p => Math.Abs(p.First - p.Second)));
+            CollectionAssert.AreEqual(decisions, results.SelectMany(r => r.PredictedLabels).ToArray());
+            CollectionAssert.AreEqual(rows.Select(r => r.Labels).ToArray(), results.Select(r => r.Labels).ToArray(), "other columns pass through in order");
+
+            foreach (string column in new[] { "Score", "PredictedLabels" })
+            {
+                VBuffer<ReadOnlyMemory<char>> names = default;
+                scored.Schema[column].GetSlotNames(ref names);
+                CollectionAssert.AreEqual(SyntheticShapes.ClassNames(5).ToArray(), names.DenseValues().Select(n => n.ToString()).ToArray());
+            }
+        }
+    }
+
+    [TestMethod]
+    public void PredictionEngineScoresOneRowTheSame()
+    {
+        (string onnx, Row[] rows, ScratchDirectory scratch) = Setup();
+        using (scratch)
+        {
+            var ml = new MLContext(seed: 0);
+            IDataView data = ml.Data.LoadFromEnumerable(rows);
+            using TResNetScoringTransformer scorer = ml.MultiLabel().ScoreTResNet(onnx).Fit(data);
+            using PredictionEngine<Row, Scored> engine = ml.Model.CreatePredictionEngine<Row, Scored>(scorer);
+            Scored one = engine.Predict(rows[3]);
+            float[] batched = ml.Data.CreateEnumerable<Scored>(scorer.Transform(data), reuseRowObject: false).ElementAt(3).Score;
+            Assert.IsLessThanOrEqualTo(1e-5, batched.Zip(one.Score).Max(p => Math.Abs(p.First - p.Second)));
+            Assert.AreEqual(rows[3].Labels, one.Labels);
+        }
+    }
+
+    [TestMethod]
+    public void SavesAsStockTransformsThatAPlainMLContextLoads()
+    {
+        (string onnx, Row[] rows, ScratchDirectory scratch) = Setup();
+        using (scratch)
+        {
+            var ml = new MLContext(seed: 0);
+            IDataView data = ml.Data.LoadFromEnumerable(rows);
+            using TResNetScoringTransformer scorer = ml.MultiLabel().ScoreTResNet(onnx).Fit(data);
+            float[] ours = ml.Data.CreateEnumerable<Scored>(scorer.Transform(data), reuseRowObject: false).SelectMany(r => r.Score).ToArray();
+
+            string zip = scratch.File("model.zip");
+            ml.Model.Save(scorer, data.Schema, zip);
+            var plain = new MLContext(seed: 1);
+            ITransformer loaded = plain.Model.Load(zip, out _);
+            Scored[] stock = plain.Data.CreateEnumerable<Scored>(loaded.Transform(plain.Data.LoadFromEnumerable(rows)), reuseRowObject: false).ToArray();
+            Assert.IsLessThanOrEqualTo(1e-5, ours.Zip(stock.SelectMany(r => r.Score)).Max(p => Math.Abs(p.First - p.Second)), "after a stock load");
+            CollectionAssert.AreEqual(rows.Select(r => r.Labels).ToArray(), stock.Select(r => r.Labels).ToArray());
+        }
+    }
+
+    [TestMethod]
+    public void BadInputIsNamed()
+    {
+        (string onnx, Row[] rows, ScratchDirectory scratch) = Setup();
+        using (scratch)
+        {
+            var ml = new MLContext(seed: 0);
+            IDataView data = ml.Data.LoadFromEnumerable(rows);
+            StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ml.MultiLabel().ScoreTResNet(onnx, new TResNetScoringOptions { ImageColumnName = "Path" }).Fit(data)).Message, "'Path'");
+            Assert.ThrowsExactly<FileNotFoundException>(() => ml.MultiLabel().ScoreTResNet(scratch.File("missing.onnx")));
+            File.WriteAllBytes(scratch.File("junk.onnx"), [1, 2, 3]);
+            StringAssert.Contains(Assert.ThrowsExactly<InvalidOperationException>(() => ml.MultiLabel().ScoreTResNet(scratch.File("junk.onnx"))).Message, "junk.onnx");
+            Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MultiLabel().ScoreTResNet(onnx, new TResNetScoringOptions { BatchSize = 0 }));
+        }
+    }
+}
