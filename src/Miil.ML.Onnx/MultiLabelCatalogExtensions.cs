@@ -50,6 +50,22 @@ public static class MultiLabelCatalogExtensions
         return new TResNetScoringEstimator(catalog.Context, model, "the ONNX model", options ?? new TResNetScoringOptions());
     }
 
+    /// <summary>
+    /// Loads a model zip saved from a <see cref="TResNetScoringTransformer"/> back as the batched scorer,
+    /// with class names (slot names) and thresholds from the embedded ONNX model. A plain
+    /// <c>mlContext.Model.Load</c> of the same zip also works, but scores row by row and has no slot names.
+    /// </summary>
+    /// <param name="catalog">The multi-label catalog.</param>
+    /// <param name="path">The model zip.</param>
+    /// <param name="options">Columns, batch size and device (the image folder defaults to the saved one).</param>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidOperationException">The zip does not hold exactly one ONNX model exported by Miil.ML.</exception>
+    public static TResNetScoringTransformer LoadModel(this MultiLabelCatalog catalog, string path, TResNetScoringOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return TResNetModelLoader.Load(catalog.Context, path, options ?? new TResNetScoringOptions());
+    }
+
     /// <summary>Applies thresholds chosen by <c>mlContext.MultiLabel().TuneThresholds(...)</c>.</summary>
     public static ApplyThresholdsEstimator ApplyThresholds(this MultiLabelCatalog catalog, TunedThresholds tuned,
         string scoreColumnName = "Score", string predictedLabelsColumnName = "PredictedLabels")

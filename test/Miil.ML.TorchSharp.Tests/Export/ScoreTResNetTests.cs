@@ -108,6 +108,19 @@ public sealed class ScoreTResNetTests
             Scored[] stock = plain.Data.CreateEnumerable<Scored>(loaded.Transform(plain.Data.LoadFromEnumerable(rows)), reuseRowObject: false).ToArray();
             Assert.IsLessThanOrEqualTo(1e-5, ours.Zip(stock.SelectMany(r => r.Score)).Max(p => Math.Abs(p.First - p.Second)), "after a stock load");
             CollectionAssert.AreEqual(rows.Select(r => r.Labels).ToArray(), stock.Select(r => r.Labels).ToArray());
+
+            using TResNetScoringTransformer ourLoad = plain.MultiLabel().LoadModel(zip, new TResNetScoringOptions { BatchSize = 3 });
+            IDataView again = ourLoad.Transform(plain.Data.LoadFromEnumerable(rows));
+            float[] rebuilt = plain.Data.CreateEnumerable<Scored>(again, reuseRowObject: false).SelectMany(r => r.Score).ToArray();
+            Assert.IsLessThanOrEqualTo(1e-5, ours.Zip(rebuilt).Max(p => Math.Abs(p.First - p.Second)), "after our load");
+            VBuffer<ReadOnlyMemory<char>> names = default;
+            again.Schema["Score"].GetSlotNames(ref names);
+            CollectionAssert.AreEqual(SyntheticShapes.ClassNames(5).ToArray(), names.DenseValues().Select(n => n.ToString()).ToArray(), "slot names come back");
+            CollectionAssert.AreEqual(Enumerable.Repeat(0.4f, 5).ToArray(), ourLoad.Model.Thresholds.ToArray());
+
+            string resaved = scratch.File("again.zip");
+            plain.Model.Save(ourLoad, plain.Data.LoadFromEnumerable(rows).Schema, resaved);
+            Assert.IsNotNull(new MLContext(seed: 2).Model.Load(resaved, out _), "our load saves again as stock transforms");
         }
     }
 
