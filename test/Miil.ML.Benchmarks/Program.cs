@@ -13,6 +13,10 @@ if (args.Length > 0 && args[0] == "evaluate")
 {
     return EvaluationBenchmark.Run(args[1..]);
 }
+if (args.Length > 0 && args[0] == "score")
+{
+    return ScoringBenchmark.Run(args[1..]);
+}
 
 // BenchmarkDotNet runs in process: a separate BenchmarkDotNet build would copy TorchSharp's natives
 // without this repository's libstdc++ step. Usage: dotnet run -c Release --project test/Miil.ML.Benchmarks -- --filter '*Asl*'
