@@ -16,15 +16,14 @@ internal sealed class ImagePreprocessor
     private const string ImageColumn = "__MiilImage";
     private const string ResizedColumn = "__MiilResized";
 
-    private readonly MLContext _context;
     private readonly ITransformer _transform;
+    private readonly DataViewSchema _pathSchema = PathsDataView.SchemaFor(PathColumn);
 
     public ImagePreprocessor(MLContext context, string? imageFolder, int imageSize)
     {
-        _context = context;
         ImageSize = imageSize;
-        IDataView empty = context.Data.LoadFromEnumerable(Array.Empty<PathRow>());
-        _transform = Chain(context, imageFolder, imageSize, PathColumn, TResNetOnnxModel.InputName).Fit(empty);
+        _transform = Chain(context, imageFolder, imageSize, PathColumn, TResNetOnnxModel.InputName)
+            .Fit(new PathsDataView(_pathSchema, [], 0, 0));
     }
 
     public int ImageSize { get; }
@@ -62,12 +61,7 @@ internal sealed class ImagePreprocessor
         {
             return;
         }
-        var rows = new PathRow[count];
-        for (int i = 0; i < count; i++)
-        {
-            rows[i] = new PathRow { __MiilImagePath = paths[first + i] };
-        }
-        IDataView pixels = _transform.Transform(_context.Data.LoadFromEnumerable(rows));
+        IDataView pixels = _transform.Transform(new PathsDataView(_pathSchema, paths, first, count));
         DataViewSchema.Column column = pixels.Schema[TResNetOnnxModel.InputName];
         using DataViewRowCursor cursor = pixels.GetRowCursor([column]);
         ValueGetter<VBuffer<float>> get = cursor.GetGetter<VBuffer<float>>(column);
@@ -93,10 +87,5 @@ internal sealed class ImagePreprocessor
             }
             buffer.CopyTo(into.AsSpan((first + i) * Length, Length));
         }
-    }
-
-    private sealed class PathRow
-    {
-        public string __MiilImagePath { get; set; } = "";
     }
 }
