@@ -19,8 +19,11 @@ internal sealed class ImagePreprocessor
     private readonly ITransformer _transform;
     private readonly DataViewSchema _pathSchema = PathsDataView.SchemaFor(PathColumn);
 
+    private readonly string? _imageFolder;
+
     public ImagePreprocessor(MLContext context, string? imageFolder, int imageSize)
     {
+        _imageFolder = string.IsNullOrEmpty(imageFolder) ? null : imageFolder;
         ImageSize = imageSize;
         _transform = Chain(context, imageFolder, imageSize, PathColumn, TResNetOnnxModel.InputName)
             .Fit(new PathsDataView(_pathSchema, [], 0, 0));
@@ -55,11 +58,45 @@ internal sealed class ImagePreprocessor
         }
     }
 
+    /// <summary>
+    /// Largest image accepted, in pixels (50 megapixels, about 7000 x 7000): a decoder allocates what a
+    /// header declares, and a few hundred bytes of PNG can declare 60000 x 60000.
+    /// </summary>
+    public const long MaxPixels = 50_000_000;
+
+    /// <summary>Reads only the header of each file: unreadable files and decompression bombs fail here, before any decoding.</summary>
+    private static void CheckHeader(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException($"Image '{path}' does not exist.");
+        }
+        if (new FileInfo(path).Length == 0)
+        {
+            throw new InvalidOperationException($"Image '{path}' is empty (0 bytes).");
+        }
+        using SkiaSharp.SKCodec? codec = SkiaSharp.SKCodec.Create(path);
+        if (codec is null)
+        {
+            throw new InvalidOperationException($"Image '{path}' cannot be read: not a supported image format, or its header is damaged.");
+        }
+        long pixels = (long)codec.Info.Width * codec.Info.Height;
+        if (codec.Info.Width <= 0 || codec.Info.Height <= 0 || pixels > MaxPixels)
+        {
+            throw new InvalidOperationException(
+                $"Image '{path}' declares {codec.Info.Width} x {codec.Info.Height} pixels, outside (0, {MaxPixels:N0}]: refused before decoding.");
+        }
+    }
+
     private void FillSlice(IReadOnlyList<string> paths, int first, int count, float[] into)
     {
         if (count <= 0)
         {
             return;
+        }
+        for (int i = 0; i < count; i++)
+        {
+            CheckHeader(_imageFolder is null ? paths[first + i] : Path.Combine(_imageFolder, paths[first + i]));
         }
         IDataView pixels = _transform.Transform(new PathsDataView(_pathSchema, paths, first, count));
         DataViewSchema.Column column = pixels.Schema[TResNetOnnxModel.InputName];
