@@ -16,8 +16,12 @@ internal sealed class ImagePreprocessor
     private const string ImageColumn = "__MiilImage";
     private const string ResizedColumn = "__MiilResized";
 
-    private readonly ITransformer _transform;
-    private readonly DataViewSchema _pathSchema = PathsDataView.SchemaFor(PathColumn);
+    private const string InputImageColumn = "__MiilInputImage";
+
+    private readonly ITransformer _fromPaths;
+    private readonly ITransformer _fromImages;
+    private readonly DataViewSchema _pathSchema = ColumnDataView<string, ReadOnlyMemory<char>>.SchemaFor(PathColumn, TextDataViewType.Instance);
+    private readonly DataViewSchema _imageSchema = ColumnDataView<MLImage, MLImage>.SchemaFor(InputImageColumn, new ImageDataViewType());
 
     private readonly string? _imageFolder;
 
@@ -25,8 +29,10 @@ internal sealed class ImagePreprocessor
     {
         _imageFolder = string.IsNullOrEmpty(imageFolder) ? null : imageFolder;
         ImageSize = imageSize;
-        _transform = Chain(context, imageFolder, imageSize, PathColumn, TResNetOnnxModel.InputName)
-            .Fit(new PathsDataView(_pathSchema, [], 0, 0));
+        _fromPaths = Chain(context, imageFolder, imageSize, PathColumn, TResNetOnnxModel.InputName, fromPaths: true)
+            .Fit(new ColumnDataView<string, ReadOnlyMemory<char>>(_pathSchema, [], 0, 0, p => p.AsMemory()));
+        _fromImages = Chain(context, imageFolder, imageSize, InputImageColumn, TResNetOnnxModel.InputName, fromPaths: false)
+            .Fit(new ColumnDataView<MLImage, MLImage>(_imageSchema, [], 0, 0, i => i));
     }
 
     public int ImageSize { get; }
@@ -34,22 +40,53 @@ internal sealed class ImagePreprocessor
     /// <summary>Floats per image: 3 x size x size.</summary>
     public int Length => 3 * ImageSize * ImageSize;
 
-    /// <summary>The stock chain from an image-path column to the model input (also what a saved model holds).</summary>
-    public static IEstimator<ITransformer> Chain(MLContext context, string? imageFolder, int imageSize, string pathColumn, string outputColumn)
-        => context.Transforms.LoadImages(ImageColumn, imageFolder ?? "", pathColumn)
-            .Append(context.Transforms.ResizeImages(ResizedColumn, imageSize, imageSize, ImageColumn, ImageResizingEstimator.ResizingKind.Fill))
+    /// <summary>
+    /// The stock chain from an image-path (or image) column to the model input; also what a saved
+    /// model holds.
+    /// </summary>
+    public static IEstimator<ITransformer> Chain(MLContext context, string? imageFolder, int imageSize, string inputColumn, string outputColumn, bool fromPaths)
+    {
+        string image = fromPaths ? ImageColumn : inputColumn;
+        IEstimator<ITransformer> resize = context.Transforms.ResizeImages(ResizedColumn, imageSize, imageSize, image, ImageResizingEstimator.ResizingKind.Fill);
+        IEstimator<ITransformer> chain = fromPaths ? context.Transforms.LoadImages(ImageColumn, imageFolder ?? "", inputColumn).Append(resize) : resize;
+        return chain
             .Append(context.Transforms.ExtractPixels(outputColumn, ResizedColumn,
                 colorsToExtract: ImagePixelExtractingEstimator.ColorBits.Rgb, interleavePixelColors: false, scaleImage: 1f / 255f, outputAsFloatArray: true))
-            .Append(context.Transforms.DropColumns(ImageColumn, ResizedColumn));
+            .Append(context.Transforms.DropColumns(fromPaths ? [ImageColumn, ResizedColumn] : [ResizedColumn]));
+    }
+
+    /// <summary>Writes the input of each image into <paramref name="into"/> (row-major, <see cref="Length"/> floats each).</summary>
+    public void Fill(IReadOnlyList<MLImage> images, float[] into)
+        => InSlices(images.Count, (first, count) => Read(
+            _fromImages.Transform(new ColumnDataView<MLImage, MLImage>(_imageSchema, images, first, count, i => i)),
+            first, count, into, i => $"image of batch row {i}"));
 
     /// <summary>Writes the input of each path into <paramref name="into"/> (row-major, <see cref="Length"/> floats each).</summary>
     public void Fill(IReadOnlyList<string> paths, float[] into)
+        => InSlices(paths.Count, (first, count) =>
+        {
+            for (int i = 0; i < count; i++)
+            {
+                CheckHeader(_imageFolder is null ? paths[first + i] : Path.Combine(_imageFolder, paths[first + i]));
+            }
+            Read(_fromPaths.Transform(new ColumnDataView<string, ReadOnlyMemory<char>>(_pathSchema, paths, first, count, p => p.AsMemory())),
+                first, count, into, i => $"Image '{paths[i]}'");
+        });
+
+    private static void InSlices(int total, Action<int, int> slice)
     {
-        int slices = Math.Clamp(Environment.ProcessorCount, 1, Math.Max(1, paths.Count));
-        int per = (paths.Count + slices - 1) / slices;
+        int slices = Math.Clamp(Environment.ProcessorCount, 1, Math.Max(1, total));
+        int per = (total + slices - 1) / slices;
         try
         {
-            Parallel.For(0, slices, s => FillSlice(paths, s * per, Math.Min(per, paths.Count - s * per), into));
+            Parallel.For(0, slices, s =>
+            {
+                int first = s * per, count = Math.Min(per, total - first);
+                if (count > 0)
+                {
+                    slice(first, count);
+                }
+            });
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {
@@ -88,17 +125,8 @@ internal sealed class ImagePreprocessor
         }
     }
 
-    private void FillSlice(IReadOnlyList<string> paths, int first, int count, float[] into)
+    private void Read(IDataView pixels, int first, int count, float[] into, Func<int, string> name)
     {
-        if (count <= 0)
-        {
-            return;
-        }
-        for (int i = 0; i < count; i++)
-        {
-            CheckHeader(_imageFolder is null ? paths[first + i] : Path.Combine(_imageFolder, paths[first + i]));
-        }
-        IDataView pixels = _transform.Transform(new PathsDataView(_pathSchema, paths, first, count));
         DataViewSchema.Column column = pixels.Schema[TResNetOnnxModel.InputName];
         using DataViewRowCursor cursor = pixels.GetRowCursor([column]);
         ValueGetter<VBuffer<float>> get = cursor.GetGetter<VBuffer<float>>(column);
@@ -120,7 +148,7 @@ internal sealed class ImagePreprocessor
                 {
                     cause = cause.InnerException;
                 }
-                throw new InvalidOperationException($"Image '{paths[first + i]}' cannot be read: {cause.Message}", e);
+                throw new InvalidOperationException($"{name(first + i)} cannot be read: {cause.Message}", e);
             }
             buffer.CopyTo(into.AsSpan((first + i) * Length, Length));
         }

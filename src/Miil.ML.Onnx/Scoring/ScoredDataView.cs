@@ -30,6 +30,7 @@ internal sealed class ScoredCursor : DataViewRowCursor
     private readonly DataViewRowCursor _main;
     private readonly DataViewRowCursor? _ahead;
     private readonly ValueGetter<ReadOnlyMemory<char>>? _path;
+    private readonly ValueGetter<MLImage>? _image;
     private readonly int _inputColumns;
     private readonly int _classes;
     private readonly bool[] _active;
@@ -57,7 +58,14 @@ internal sealed class ScoredCursor : DataViewRowCursor
         {
             DataViewSchema.Column image = input.Schema[owner.Options.ImageColumnName];
             _ahead = input.GetRowCursor([image]);
-            _path = _ahead.GetGetter<ReadOnlyMemory<char>>(image);
+            if (image.Type is TextDataViewType)
+            {
+                _path = _ahead.GetGetter<ReadOnlyMemory<char>>(image);
+            }
+            else
+            {
+                _image = _ahead.GetGetter<MLImage>(image);
+            }
         }
     }
 
@@ -83,6 +91,19 @@ internal sealed class ScoredCursor : DataViewRowCursor
 
     private void NextBatch()
     {
+        _batchStart = _position;
+        try
+        {
+            (_scores, _decisions, _batchCount) = _path is not null ? ScorePaths() : ScoreImages();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"Scoring rows {_batchStart} to {_batchStart + _owner.BatchSize - 1}: {e.Message}", e);
+        }
+    }
+
+    private (float[], bool[], int) ScorePaths()
+    {
         _paths.Clear();
         ReadOnlyMemory<char> path = default;
         while (_paths.Count < _owner.BatchSize && _ahead!.MoveNext())
@@ -90,15 +111,33 @@ internal sealed class ScoredCursor : DataViewRowCursor
             _path!(ref path);
             _paths.Add(path.ToString());
         }
-        _batchStart = _position;
-        _batchCount = _paths.Count;
+        (float[] scores, bool[] decisions) = _owner.Scorer.Score(_paths);
+        return (scores, decisions, _paths.Count);
+    }
+
+    /// <summary>Images are copied as they are read: upstream transforms may dispose one when their cursor moves on.</summary>
+    private (float[], bool[], int) ScoreImages()
+    {
+        var images = new List<MLImage>(_owner.BatchSize);
         try
         {
-            (_scores, _decisions) = _owner.Scorer.Score(_paths);
+            MLImage image = null!;
+            while (images.Count < _owner.BatchSize && _ahead!.MoveNext())
+            {
+                _image!(ref image);
+                images.Add(image is null
+                    ? throw new InvalidOperationException($"Row {_batchStart + images.Count} has no image.")
+                    : MLImage.CreateFromPixels(image.Width, image.Height, image.PixelFormat, image.Pixels));
+            }
+            (float[] scores, bool[] decisions) = _owner.Scorer.Score(images);
+            return (scores, decisions, images.Count);
         }
-        catch (InvalidOperationException e)
+        finally
         {
-            throw new InvalidOperationException($"Scoring rows {_batchStart} to {_batchStart + _batchCount - 1}: {e.Message}", e);
+            foreach (MLImage copy in images)
+            {
+                copy.Dispose();
+            }
         }
     }
 

@@ -63,16 +63,17 @@ internal sealed class ScoringRowMapper(TResNetScoringTransformer owner, DataView
                 return _input.GetGetter<TValue>(_input.Schema[column.Index]);
             }
             int classes = _owner.Model.ClassNames.Count;
-            ValueGetter<ReadOnlyMemory<char>> path = _input.GetGetter<ReadOnlyMemory<char>>(_input.Schema[_owner.Options.ImageColumnName]);
+            DataViewSchema.Column imageColumn = _input.Schema[_owner.Options.ImageColumnName];
+            Func<(float[], bool[])> score = imageColumn.Type is TextDataViewType
+                ? ScorePath(_input.GetGetter<ReadOnlyMemory<char>>(imageColumn))
+                : ScoreImage(_input.GetGetter<MLImage>(imageColumn));
             void Ensure()
             {
                 if (_scoredPosition == _input.Position)
                 {
                     return;
                 }
-                ReadOnlyMemory<char> value = default;
-                path(ref value);
-                (_scores, _decisions) = _owner.Scorer.Score([value.ToString()]);
+                (_scores, _decisions) = score();
                 _scoredPosition = _input.Position;
             }
             if (column.Index == _inputColumns)
@@ -95,5 +96,19 @@ internal sealed class ScoringRowMapper(TResNetScoringTransformer owner, DataView
             };
             return (ValueGetter<TValue>)(Delegate)decisions;
         }
+
+        private Func<(float[], bool[])> ScorePath(ValueGetter<ReadOnlyMemory<char>> path) => () =>
+        {
+            ReadOnlyMemory<char> value = default;
+            path(ref value);
+            return _owner.Scorer.Score([value.ToString()]);
+        };
+
+        private Func<(float[], bool[])> ScoreImage(ValueGetter<MLImage> image) => () =>
+        {
+            MLImage value = null!;
+            image(ref value);
+            return _owner.Scorer.Score([value ?? throw new InvalidOperationException($"Row {_input.Position} has no image.")]);
+        };
     }
 }

@@ -6,7 +6,7 @@ namespace Miil.ML.Onnx.Scoring;
 /// <summary>
 /// Scores images in batches with an exported TResNet: one ImageAnalytics preprocessing pass per
 /// batch (in parallel slices), one ONNX Runtime call per batch.
-/// Thread-safe for concurrent <see cref="Score"/> calls (ONNX Runtime sessions are); dispose it to
+/// Thread-safe for concurrent <c>Score</c> calls (ONNX Runtime sessions are); dispose it to
 /// release the session.
 /// </summary>
 public sealed class TResNetBatchScorer : IDisposable
@@ -50,13 +50,25 @@ public sealed class TResNetBatchScorer : IDisposable
     public (float[] Scores, bool[] PredictedLabels) Score(IReadOnlyList<string> paths)
     {
         ArgumentNullException.ThrowIfNull(paths);
-        int n = paths.Count, classes = Model.ClassNames.Count;
+        return Run(paths.Count, input => _preprocessor.Fill(paths, input));
+    }
+
+    /// <summary>Scores decoded images: row-major N x C probabilities and decisions.</summary>
+    public (float[] Scores, bool[] PredictedLabels) Score(IReadOnlyList<Microsoft.ML.Data.MLImage> images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        return Run(images.Count, input => _preprocessor.Fill(images, input));
+    }
+
+    private (float[] Scores, bool[] PredictedLabels) Run(int n, Action<float[]> fill)
+    {
+        int classes = Model.ClassNames.Count;
         if (n == 0)
         {
             return ([], []);
         }
         float[] input = GC.AllocateUninitializedArray<float>(n * _preprocessor.Length);
-        _preprocessor.Fill(paths, input);
+        fill(input);
         using var tensor = OrtValue.CreateTensorValueFromMemory(input, [n, 3, Model.ImageSize, Model.ImageSize]);
         using var runOptions = new RunOptions();
         using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Session.Run(runOptions,

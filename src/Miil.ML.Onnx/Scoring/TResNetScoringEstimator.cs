@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
 
 namespace Miil.ML.Onnx.Scoring;
 
@@ -28,12 +29,12 @@ public sealed class TResNetScoringEstimator : IEstimator<TResNetScoringTransform
     public TResNetScoringTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        TResNetScoringTransformer.CheckImageColumn(input.Schema, Options.ImageColumnName);
+        bool fromPaths = TResNetScoringTransformer.CheckImageColumn(input.Schema, Options.ImageColumnName);
         var scorer = new TResNetBatchScorer(_context, _model, Options.ImageFolder,
             Options.GpuDeviceId ?? _context.GpuDeviceId, Options.FallbackToCpu ?? _context.FallbackToCpu, _source);
         try
         {
-            ITransformer stock = StockChain().Fit(input);
+            ITransformer stock = StockChain(fromPaths).Fit(input);
             return new TResNetScoringTransformer(scorer, stock, Options, input.Schema);
         }
         catch
@@ -47,16 +48,17 @@ public sealed class TResNetScoringEstimator : IEstimator<TResNetScoringTransform
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         SchemaShape.Column image = inputSchema.FirstOrDefault(c => c.Name == Options.ImageColumnName);
-        if (image.Name is null || !image.ItemType.Equals(TextDataViewType.Instance) || image.Kind != SchemaShape.Column.VectorKind.Scalar)
+        bool paths = image.Name is not null && image.ItemType.Equals(TextDataViewType.Instance);
+        if (image.Name is null || image.Kind != SchemaShape.Column.VectorKind.Scalar || !(paths || image.ItemType is ImageDataViewType))
         {
-            throw new ArgumentException($"ScoreTResNet needs a text column '{Options.ImageColumnName}' of image paths.", nameof(inputSchema));
+            throw new ArgumentException($"ScoreTResNet needs a column '{Options.ImageColumnName}' of image paths (text) or images.", nameof(inputSchema));
         }
-        return StockChain().GetOutputSchema(inputSchema);
+        return StockChain(paths).GetOutputSchema(inputSchema);
     }
 
     /// <summary>What a saved model holds: the stock transforms that compute the same columns row by row.</summary>
-    private IEstimator<ITransformer> StockChain()
-        => ImagePreprocessor.Chain(_context, Options.ImageFolder, _description.ImageSize, Options.ImageColumnName, TResNetOnnxModel.InputName)
+    private IEstimator<ITransformer> StockChain(bool fromPaths)
+        => ImagePreprocessor.Chain(_context, Options.ImageFolder, _description.ImageSize, Options.ImageColumnName, TResNetOnnxModel.InputName, fromPaths)
             .Append(_context.Transforms.ApplyOnnxModel(
                 [Options.ScoreColumnName, Options.PredictedLabelsColumnName],
                 [TResNetOnnxModel.InputName],

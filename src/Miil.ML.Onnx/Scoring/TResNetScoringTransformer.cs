@@ -4,7 +4,7 @@ using Microsoft.ML.Data;
 namespace Miil.ML.Onnx.Scoring;
 
 /// <summary>
-/// Scores an image-path column with an exported TResNet in batches: reads <see cref="BatchSize"/>
+/// Scores an image-path (or image) column with an exported TResNet in batches: reads <see cref="BatchSize"/>
 /// rows ahead, preprocesses them with ML.NET's ImageAnalytics transforms in parallel, runs one ONNX
 /// Runtime call per batch, and serves <c>Score</c> (probabilities) and <c>PredictedLabels</c>
 /// (per-class thresholds of the model) with the class names as slot names. Works with
@@ -80,13 +80,16 @@ public sealed class TResNetScoringTransformer : ITransformer, IDisposable
     /// <inheritdoc />
     public void Dispose() => _scorer.Dispose();
 
-    internal static void CheckImageColumn(DataViewSchema schema, string name)
+    /// <summary>Checks the image column; true when it holds paths, false when it holds images.</summary>
+    internal static bool CheckImageColumn(DataViewSchema schema, string name)
     {
         DataViewSchema.Column column = schema.GetColumnOrNull(name)
             ?? throw new ArgumentException($"The data has no image column '{name}'. Columns: {string.Join(", ", schema.Select(c => c.Name))}.");
-        if (column.Type is not TextDataViewType)
+        return column.Type switch
         {
-            throw new ArgumentException($"Image column '{name}' is {column.Type}; ScoreTResNet reads image paths (text).");
-        }
+            TextDataViewType => true,
+            Microsoft.ML.Transforms.Image.ImageDataViewType => false,
+            _ => throw new ArgumentException($"Image column '{name}' is {column.Type}; ScoreTResNet reads image paths (text) or images."),
+        };
     }
 }

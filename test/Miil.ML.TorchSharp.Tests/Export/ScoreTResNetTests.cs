@@ -74,6 +74,30 @@ public sealed class ScoreTResNetTests
     }
 
     [TestMethod]
+    public void ImageColumnsScoreLikePaths()
+    {
+        (string onnx, Row[] rows, ScratchDirectory scratch) = Setup();
+        using (scratch)
+        {
+            var ml = new MLContext(seed: 0);
+            IDataView data = ml.Data.LoadFromEnumerable(rows);
+            using TResNetScoringTransformer byPath = ml.MultiLabel().ScoreTResNet(onnx).Fit(data);
+            float[] fromPaths = ml.Data.CreateEnumerable<Scored>(byPath.Transform(data), reuseRowObject: false).SelectMany(r => r.Score).ToArray();
+
+            IDataView images = ml.Transforms.LoadImages("Image", "", "ImagePath").Fit(data).Transform(data);
+            using TResNetScoringTransformer byImage = ml.MultiLabel().ScoreTResNet(onnx, new TResNetScoringOptions { ImageColumnName = "Image", BatchSize = 3 }).Fit(images);
+            float[] fromImages = ml.Data.CreateEnumerable<Scored>(byImage.Transform(images), reuseRowObject: false).SelectMany(r => r.Score).ToArray();
+            Assert.IsLessThanOrEqualTo(1e-5, fromPaths.Zip(fromImages).Max(p => Math.Abs(p.First - p.Second)));
+
+            string zip = scratch.File("images.zip");
+            ml.Model.Save(byImage, images.Schema, zip);
+            ITransformer loaded = new MLContext(seed: 1).Model.Load(zip, out _);
+            float[] stock = ml.Data.CreateEnumerable<Scored>(loaded.Transform(images), reuseRowObject: false).SelectMany(r => r.Score).ToArray();
+            Assert.IsLessThanOrEqualTo(1e-5, fromImages.Zip(stock).Max(p => Math.Abs(p.First - p.Second)), "image-column model after a stock load");
+        }
+    }
+
+    [TestMethod]
     public void PredictionEngineScoresOneRowTheSame()
     {
         (string onnx, Row[] rows, ScratchDirectory scratch) = Setup();

@@ -4,29 +4,31 @@ using Microsoft.ML.Data;
 namespace Miil.ML.Onnx.Scoring;
 
 /// <summary>
-/// A one-column data view over a slice of image paths. The batch preprocessor makes one per slice
-/// of every batch; <c>LoadFromEnumerable</c> would build its getters by reflection each time, which
-/// for small images cost more than decoding them.
+/// A one-column data view over a slice of a list (image paths or images). The batch preprocessor
+/// makes one per slice of every batch; <c>LoadFromEnumerable</c> would build its getters by
+/// reflection each time, which for small images cost more than decoding them.
 /// </summary>
-internal sealed class PathsDataView : IDataView
+internal sealed class ColumnDataView<TItem, TValue> : IDataView
 {
-    private readonly IReadOnlyList<string> _paths;
+    private readonly IReadOnlyList<TItem> _items;
     private readonly int _first;
     private readonly int _count;
+    private readonly Func<TItem, TValue> _value;
 
-    public PathsDataView(DataViewSchema schema, IReadOnlyList<string> paths, int first, int count)
+    public ColumnDataView(DataViewSchema schema, IReadOnlyList<TItem> items, int first, int count, Func<TItem, TValue> value)
     {
         Schema = schema;
-        _paths = paths;
+        _items = items;
         _first = first;
         _count = count;
+        _value = value;
     }
 
-    /// <summary>The schema of such views: one text column.</summary>
-    public static DataViewSchema SchemaFor(string column)
+    /// <summary>The schema of such views: one column of <paramref name="type"/>.</summary>
+    public static DataViewSchema SchemaFor(string column, DataViewType type)
     {
         var builder = new DataViewSchema.Builder();
-        builder.AddColumn(column, TextDataViewType.Instance);
+        builder.AddColumn(column, type);
         return builder.ToSchema();
     }
 
@@ -42,7 +44,7 @@ internal sealed class PathsDataView : IDataView
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
         => [GetRowCursor(columnsNeeded, rand)];
 
-    private sealed class Cursor(PathsDataView view, bool active) : DataViewRowCursor
+    private sealed class Cursor(ColumnDataView<TItem, TValue> view, bool active) : DataViewRowCursor
     {
         private long _position = -1;
 
@@ -56,10 +58,10 @@ internal sealed class PathsDataView : IDataView
 
         public override bool IsColumnActive(DataViewSchema.Column column) => active;
 
-        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+        public override ValueGetter<T> GetGetter<T>(DataViewSchema.Column column)
         {
-            ValueGetter<ReadOnlyMemory<char>> getter = (ref ReadOnlyMemory<char> value) => value = view._paths[view._first + (int)_position].AsMemory();
-            return (ValueGetter<TValue>)(Delegate)getter;
+            ValueGetter<TValue> getter = (ref TValue value) => value = view._value(view._items[view._first + (int)_position]);
+            return (ValueGetter<T>)(Delegate)getter;
         }
 
         public override ValueGetter<DataViewRowId> GetIdGetter()
