@@ -28,7 +28,7 @@ public static class MultiLabelCatalogExtensions
     /// </summary>
     /// <param name="catalog">The multi-label catalog.</param>
     /// <param name="modelPath">The exported .onnx file.</param>
-    /// <param name="options">Columns, batch size and device; default: "ImagePath" to "Score"/"PredictedLabels", batches of 64, the context's GPU settings.</param>
+    /// <param name="options">Columns, batch size and device; default: "Image" to "Score"/"PredictedLabels", batches of 64, the context's GPU settings.</param>
     /// <exception cref="FileNotFoundException">No file at <paramref name="modelPath"/>.</exception>
     /// <exception cref="InvalidOperationException">The file is not an ONNX model exported by Miil.ML.</exception>
     public static TResNetScoringEstimator ScoreTResNet(this MultiLabelCatalog catalog, string modelPath, TResNetScoringOptions? options = null)
@@ -41,6 +41,30 @@ public static class MultiLabelCatalogExtensions
         }
         return new TResNetScoringEstimator(catalog.Context, File.ReadAllBytes(modelPath), $"'{modelPath}'", options ?? new TResNetScoringOptions());
     }
+
+    /// <summary>Scores with the flat parameters of ML.NET's catalogs (see the options overload).</summary>
+    /// <param name="catalog">The multi-label catalog.</param>
+    /// <param name="modelPath">The exported .onnx file.</param>
+    /// <param name="imageColumnName">Column of image paths (text) or images.</param>
+    /// <param name="scoreColumnName">Probability column written.</param>
+    /// <param name="predictedLabelsColumnName">Decision column written.</param>
+    /// <param name="batchSize">Rows per ONNX Runtime call.</param>
+    /// <param name="gpuDeviceId">CUDA device; null for the context's setting.</param>
+    /// <param name="fallbackToCpu">Whether an unusable GPU falls back to CPU with a warning.</param>
+    /// <param name="imageFolder">Folder relative paths are resolved against.</param>
+    public static TResNetScoringEstimator ScoreTResNet(this MultiLabelCatalog catalog, string modelPath, string imageColumnName,
+        string scoreColumnName = "Score", string predictedLabelsColumnName = "PredictedLabels", int batchSize = 64,
+        int? gpuDeviceId = null, bool fallbackToCpu = true, string? imageFolder = null)
+        => catalog.ScoreTResNet(modelPath, new TResNetScoringOptions
+        {
+            ImageColumnName = imageColumnName,
+            ScoreColumnName = scoreColumnName,
+            PredictedLabelsColumnName = predictedLabelsColumnName,
+            BatchSize = batchSize,
+            GpuDeviceId = gpuDeviceId,
+            FallbackToCpu = fallbackToCpu,
+            ImageFolder = imageFolder,
+        });
 
     /// <summary>Scores with a model given as ONNX bytes (see the path overload).</summary>
     public static TResNetScoringEstimator ScoreTResNet(this MultiLabelCatalog catalog, byte[] model, TResNetScoringOptions? options = null)

@@ -86,7 +86,7 @@ internal static class ScoringBenchmark
 
         foreach (int batch in new[] { 1, 16, 64 })
         {
-            using TResNetScoringTransformer scorer = ml.MultiLabel().ScoreTResNet(onnx, new TResNetScoringOptions { BatchSize = batch }).Fit(data);
+            using TResNetScoringTransformer scorer = ml.MultiLabel().ScoreTResNet(onnx, new TResNetScoringOptions { ImageColumnName = "ImagePath", BatchSize = batch }).Fit(data);
             results.Add(($"ScoreTResNet batch {batch}", Rate(count, () => Drain(scorer.Transform(data), "Score"))));
         }
 

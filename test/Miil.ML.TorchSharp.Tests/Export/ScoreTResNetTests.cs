@@ -53,7 +53,7 @@ public sealed class ScoreTResNetTests
         {
             var ml = new MLContext(seed: 0);
             IDataView data = ml.Data.LoadFromEnumerable(rows);
-            using TResNetScoringTransformer scorer = ml.MultiLabel().ScoreTResNet(onnx, new TResNetScoringOptions { BatchSize = 4 }).Fit(data);
+            using TResNetScoringTransformer scorer = ml.MultiLabel().ScoreTResNet(onnx, "ImagePath", batchSize: 4).Fit(data);
             IDataView scored = scorer.Transform(data);
             Scored[] results = ml.Data.CreateEnumerable<Scored>(scored, reuseRowObject: false).ToArray();
 
@@ -81,7 +81,7 @@ public sealed class ScoreTResNetTests
         {
             var ml = new MLContext(seed: 0);
             IDataView data = ml.Data.LoadFromEnumerable(rows);
-            using TResNetScoringTransformer byPath = ml.MultiLabel().ScoreTResNet(onnx).Fit(data);
+            using TResNetScoringTransformer byPath = ml.MultiLabel().ScoreTResNet(onnx, new TResNetScoringOptions { ImageColumnName = "ImagePath" }).Fit(data);
             float[] fromPaths = ml.Data.CreateEnumerable<Scored>(byPath.Transform(data), reuseRowObject: false).SelectMany(r => r.Score).ToArray();
 
             IDataView images = ml.Transforms.LoadImages("Image", "", "ImagePath").Fit(data).Transform(data);
@@ -105,7 +105,7 @@ public sealed class ScoreTResNetTests
         {
             var ml = new MLContext(seed: 0);
             IDataView data = ml.Data.LoadFromEnumerable(rows);
-            using TResNetScoringTransformer scorer = ml.MultiLabel().ScoreTResNet(onnx).Fit(data);
+            using TResNetScoringTransformer scorer = ml.MultiLabel().ScoreTResNet(onnx, new TResNetScoringOptions { ImageColumnName = "ImagePath" }).Fit(data);
             using PredictionEngine<Row, Scored> engine = ml.Model.CreatePredictionEngine<Row, Scored>(scorer);
             Scored one = engine.Predict(rows[3]);
             float[] batched = ml.Data.CreateEnumerable<Scored>(scorer.Transform(data), reuseRowObject: false).ElementAt(3).Score;
@@ -122,7 +122,7 @@ public sealed class ScoreTResNetTests
         {
             var ml = new MLContext(seed: 0);
             IDataView data = ml.Data.LoadFromEnumerable(rows);
-            using TResNetScoringTransformer scorer = ml.MultiLabel().ScoreTResNet(onnx).Fit(data);
+            using TResNetScoringTransformer scorer = ml.MultiLabel().ScoreTResNet(onnx, new TResNetScoringOptions { ImageColumnName = "ImagePath" }).Fit(data);
             float[] ours = ml.Data.CreateEnumerable<Scored>(scorer.Transform(data), reuseRowObject: false).SelectMany(r => r.Score).ToArray();
 
             string zip = scratch.File("model.zip");
@@ -133,7 +133,7 @@ public sealed class ScoreTResNetTests
             Assert.IsLessThanOrEqualTo(1e-5, ours.Zip(stock.SelectMany(r => r.Score)).Max(p => Math.Abs(p.First - p.Second)), "after a stock load");
             CollectionAssert.AreEqual(rows.Select(r => r.Labels).ToArray(), stock.Select(r => r.Labels).ToArray());
 
-            using TResNetScoringTransformer ourLoad = plain.MultiLabel().LoadModel(zip, new TResNetScoringOptions { BatchSize = 3 });
+            using TResNetScoringTransformer ourLoad = plain.MultiLabel().LoadModel(zip, new TResNetScoringOptions { ImageColumnName = "ImagePath", BatchSize = 3 });
             IDataView again = ourLoad.Transform(plain.Data.LoadFromEnumerable(rows));
             float[] rebuilt = plain.Data.CreateEnumerable<Scored>(again, reuseRowObject: false).SelectMany(r => r.Score).ToArray();
             Assert.IsLessThanOrEqualTo(1e-5, ours.Zip(rebuilt).Max(p => Math.Abs(p.First - p.Second)), "after our load");
@@ -160,7 +160,7 @@ public sealed class ScoreTResNetTests
             Assert.ThrowsExactly<FileNotFoundException>(() => ml.MultiLabel().ScoreTResNet(scratch.File("missing.onnx")));
             File.WriteAllBytes(scratch.File("junk.onnx"), [1, 2, 3]);
             StringAssert.Contains(Assert.ThrowsExactly<InvalidOperationException>(() => ml.MultiLabel().ScoreTResNet(scratch.File("junk.onnx"))).Message, "junk.onnx");
-            Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MultiLabel().ScoreTResNet(onnx, new TResNetScoringOptions { BatchSize = 0 }));
+            Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MultiLabel().ScoreTResNet(onnx, new TResNetScoringOptions { ImageColumnName = "ImagePath", BatchSize = 0 }));
         }
     }
 }
