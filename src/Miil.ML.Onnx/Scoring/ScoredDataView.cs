@@ -149,26 +149,10 @@ internal sealed class ScoredCursor : DataViewRowCursor
         {
             return _main.GetGetter<TValue>(_main.Schema[column.Index]);
         }
-        int classes = _classes;
-        if (column.Index == _inputColumns)
-        {
-            ValueGetter<VBuffer<float>> scores = (ref VBuffer<float> value) =>
-            {
-                int row = checked((int)(_position - _batchStart));
-                var editor = VBufferEditor.Create(ref value, classes);
-                _scores.AsSpan(row * classes, classes).CopyTo(editor.Values);
-                value = editor.Commit();
-            };
-            return (ValueGetter<TValue>)(Delegate)scores;
-        }
-        ValueGetter<VBuffer<bool>> decisions = (ref VBuffer<bool> value) =>
-        {
-            int row = checked((int)(_position - _batchStart));
-            var editor = VBufferEditor.Create(ref value, classes);
-            _decisions.AsSpan(row * classes, classes).CopyTo(editor.Values);
-            value = editor.Commit();
-        };
-        return (ValueGetter<TValue>)(Delegate)decisions;
+        Func<int> row = () => checked((int)(_position - _batchStart));
+        return column.Index == _inputColumns
+            ? RowSlices.Getter<TValue, float>(() => _scores, row, _classes)
+            : RowSlices.Getter<TValue, bool>(() => _decisions, row, _classes);
     }
 
     public override ValueGetter<DataViewRowId> GetIdGetter() => _main.GetIdGetter();

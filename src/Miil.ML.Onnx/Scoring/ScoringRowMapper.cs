@@ -76,25 +76,9 @@ internal sealed class ScoringRowMapper(TResNetScoringTransformer owner, DataView
                 (_scores, _decisions) = score();
                 _scoredPosition = _input.Position;
             }
-            if (column.Index == _inputColumns)
-            {
-                ValueGetter<VBuffer<float>> scores = (ref VBuffer<float> v) =>
-                {
-                    Ensure();
-                    var editor = VBufferEditor.Create(ref v, classes);
-                    _scores.AsSpan(0, classes).CopyTo(editor.Values);
-                    v = editor.Commit();
-                };
-                return (ValueGetter<TValue>)(Delegate)scores;
-            }
-            ValueGetter<VBuffer<bool>> decisions = (ref VBuffer<bool> v) =>
-            {
-                Ensure();
-                var editor = VBufferEditor.Create(ref v, classes);
-                _decisions.AsSpan(0, classes).CopyTo(editor.Values);
-                v = editor.Commit();
-            };
-            return (ValueGetter<TValue>)(Delegate)decisions;
+            return column.Index == _inputColumns
+                ? RowSlices.Getter<TValue, float>(() => _scores, () => 0, classes, Ensure)
+                : RowSlices.Getter<TValue, bool>(() => _decisions, () => 0, classes, Ensure);
         }
 
         private Func<(float[], bool[])> ScorePath(ValueGetter<ReadOnlyMemory<char>> path) => () =>
