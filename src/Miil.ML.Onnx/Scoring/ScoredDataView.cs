@@ -34,7 +34,9 @@ internal sealed class ScoredCursor : DataViewRowCursor
     private readonly int _inputColumns;
     private readonly int _classes;
     private readonly bool[] _active;
-    private readonly List<string> _paths = [];
+    private const int PrefetchFromBatchSize = 8;
+
+    private Task<(PreparedBatch Batch, int Rows)>? _next;
     private float[] _scores = [];
     private bool[] _decisions = [];
     private long _batchStart;
@@ -89,35 +91,46 @@ internal sealed class ScoredCursor : DataViewRowCursor
         return true;
     }
 
+    /// <summary>
+    /// Scores the next batch. While ONNX Runtime runs it, the batch after it is read and
+    /// preprocessed on a worker, so decoding and inference overlap.
+    /// </summary>
     private void NextBatch()
     {
         _batchStart = _position;
         try
         {
-            (_scores, _decisions, _batchCount) = _path is not null ? ScorePaths() : ScoreImages();
+            (PreparedBatch batch, int rows) = _next is null ? ReadBatch() : _next.GetAwaiter().GetResult();
+            // Tiny batches gain nothing from overlapping and would pay a task per batch.
+            _next = rows == _owner.BatchSize && _owner.BatchSize >= PrefetchFromBatchSize ? Task.Run(ReadBatch) : null;
+            using (batch)
+            {
+                (_scores, _decisions) = _owner.Scorer.Run(batch);
+            }
+            _batchCount = rows;
         }
         catch (InvalidOperationException e)
         {
-            throw new InvalidOperationException($"Scoring rows {_batchStart} to {_batchStart + _owner.BatchSize - 1}: {e.Message}", e);
+            throw new InvalidOperationException($"Scoring rows from {_batchStart} (batches of {_owner.BatchSize}): {e.Message}", e);
         }
     }
 
-    private (float[], bool[], int) ScorePaths()
+    /// <summary>Reads and preprocesses up to a batch of rows from the look-ahead cursor.</summary>
+    private (PreparedBatch Batch, int Rows) ReadBatch()
     {
-        _paths.Clear();
-        ReadOnlyMemory<char> path = default;
-        while (_paths.Count < _owner.BatchSize && _ahead!.MoveNext())
+        if (_path is not null)
         {
-            _path!(ref path);
-            _paths.Add(path.ToString());
+            var paths = new List<string>(_owner.BatchSize);
+            ReadOnlyMemory<char> path = default;
+            while (paths.Count < _owner.BatchSize && _ahead!.MoveNext())
+            {
+                _path(ref path);
+                paths.Add(path.ToString());
+            }
+            return (_owner.Scorer.Prepare(paths), paths.Count);
         }
-        (float[] scores, bool[] decisions) = _owner.Scorer.Score(_paths);
-        return (scores, decisions, _paths.Count);
-    }
 
-    /// <summary>Images are copied as they are read: upstream transforms may dispose one when their cursor moves on.</summary>
-    private (float[], bool[], int) ScoreImages()
-    {
+        // Images are copied as they are read: upstream transforms may dispose one when their cursor moves on.
         var images = new List<MLImage>(_owner.BatchSize);
         try
         {
@@ -126,11 +139,10 @@ internal sealed class ScoredCursor : DataViewRowCursor
             {
                 _image!(ref image);
                 images.Add(image is null
-                    ? throw new InvalidOperationException($"Row {_batchStart + images.Count} has no image.")
+                    ? throw new InvalidOperationException($"A row has no image.")
                     : MLImage.CreateFromPixels(image.Width, image.Height, image.PixelFormat, image.Pixels));
             }
-            (float[] scores, bool[] decisions) = _owner.Scorer.Score(images);
-            return (scores, decisions, images.Count);
+            return (_owner.Scorer.Prepare(images), images.Count);
         }
         finally
         {
@@ -161,6 +173,17 @@ internal sealed class ScoredCursor : DataViewRowCursor
     {
         if (disposing)
         {
+            if (_next is not null)
+            {
+                // A batch read ahead that nobody will score: wait for it, give its buffer back.
+                try
+                {
+                    _next.GetAwaiter().GetResult().Batch.Dispose();
+                }
+                catch (InvalidOperationException)
+                {
+                }
+            }
             _main.Dispose();
             _ahead?.Dispose();
         }

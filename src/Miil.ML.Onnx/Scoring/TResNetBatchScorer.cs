@@ -50,44 +50,87 @@ public sealed class TResNetBatchScorer : IDisposable
     /// <exception cref="InvalidOperationException">An image cannot be read (the message names it).</exception>
     public (float[] Scores, bool[] PredictedLabels) Score(IReadOnlyList<string> paths)
     {
-        ArgumentNullException.ThrowIfNull(paths);
-        return Run(paths.Count, input => _preprocessor.Fill(paths, input));
+        using PreparedBatch batch = Prepare(paths);
+        return Run(batch);
     }
 
     /// <summary>Scores decoded images: row-major N x C probabilities and decisions.</summary>
     public (float[] Scores, bool[] PredictedLabels) Score(IReadOnlyList<Microsoft.ML.Data.MLImage> images)
     {
-        ArgumentNullException.ThrowIfNull(images);
-        return Run(images.Count, input => _preprocessor.Fill(images, input));
+        using PreparedBatch batch = Prepare(images);
+        return Run(batch);
     }
 
-    private (float[] Scores, bool[] PredictedLabels) Run(int n, Action<float[]> fill)
+    /// <summary>The model input of a batch of image files (the preprocessing half of <see cref="Score(IReadOnlyList{string})"/>).</summary>
+    internal PreparedBatch Prepare(IReadOnlyList<string> paths)
     {
-        int classes = Model.ClassNames.Count;
+        ArgumentNullException.ThrowIfNull(paths);
+        return Prepare(paths.Count, input => _preprocessor.Fill(paths, input));
+    }
+
+    /// <summary>The model input of a batch of images.</summary>
+    internal PreparedBatch Prepare(IReadOnlyList<Microsoft.ML.Data.MLImage> images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        return Prepare(images.Count, input => _preprocessor.Fill(images, input));
+    }
+
+    private PreparedBatch Prepare(int n, Action<float[]> fill)
+    {
+        // Input buffers are rented and given back: a batch of 64 at 224 px is 38 MB.
+        var batch = new PreparedBatch(_buffers, n, n * _preprocessor.Length);
+        try
+        {
+            if (n > 0)
+            {
+                fill(batch.Input);
+            }
+            return batch;
+        }
+        catch
+        {
+            batch.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>One ONNX Runtime call over a prepared batch.</summary>
+    internal (float[] Scores, bool[] PredictedLabels) Run(PreparedBatch batch)
+    {
+        int n = batch.Count, classes = Model.ClassNames.Count;
         if (n == 0)
         {
             return ([], []);
         }
-        // Input buffers are rented and given back: a batch of 64 at 224 px is 38 MB.
-        float[] input = _buffers.Rent(n * _preprocessor.Length);
-        try
-        {
-            fill(input);
-            using var tensor = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input.AsMemory(0, n * _preprocessor.Length),
-                [n, 3, Model.ImageSize, Model.ImageSize]);
-            using var runOptions = new RunOptions();
-            using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Session.Run(runOptions,
-                [TResNetOnnxModel.InputName], [tensor], [TResNetOnnxModel.ScoreName, TResNetOnnxModel.PredictedLabelsName]);
-            float[] scores = outputs[0].GetTensorDataAsSpan<float>()[..(n * classes)].ToArray();
-            bool[] decisions = outputs[1].GetTensorDataAsSpan<bool>()[..(n * classes)].ToArray();
-            return (scores, decisions);
-        }
-        finally
-        {
-            _buffers.Return(input);
-        }
+        using var tensor = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, batch.Input.AsMemory(0, n * _preprocessor.Length),
+            [n, 3, Model.ImageSize, Model.ImageSize]);
+        using var runOptions = new RunOptions();
+        using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Session.Run(runOptions,
+            [TResNetOnnxModel.InputName], [tensor], [TResNetOnnxModel.ScoreName, TResNetOnnxModel.PredictedLabelsName]);
+        float[] scores = outputs[0].GetTensorDataAsSpan<float>()[..(n * classes)].ToArray();
+        bool[] decisions = outputs[1].GetTensorDataAsSpan<bool>()[..(n * classes)].ToArray();
+        return (scores, decisions);
     }
 
     /// <inheritdoc />
     public void Dispose() => _session.Dispose();
+}
+
+/// <summary>A batch's model input in a rented buffer; disposing gives the buffer back.</summary>
+internal sealed class PreparedBatch(System.Buffers.ArrayPool<float> pool, int count, int length) : IDisposable
+{
+    private float[]? _input = pool.Rent(Math.Max(1, length));
+
+    public int Count { get; } = count;
+
+    public float[] Input => _input ?? throw new ObjectDisposedException(nameof(PreparedBatch));
+
+    public void Dispose()
+    {
+        if (_input is not null)
+        {
+            pool.Return(_input);
+            _input = null;
+        }
+    }
 }
