@@ -64,6 +64,11 @@ public sealed class ScoreTResNetTests
             CollectionAssert.AreEqual(decisions, results.SelectMany(r => r.PredictedLabels).ToArray());
             CollectionAssert.AreEqual(rows.Select(r => r.Labels).ToArray(), results.Select(r => r.Labels).ToArray(), "other columns pass through in order");
 
+            // Leaving early disposes the cursor with a batch still being read ahead.
+            using TResNetScoringTransformer prefetching = ml.MultiLabel().ScoreTResNet(onnx, "ImagePath", batchSize: 8).Fit(data);
+            Scored[] firstTwo = ml.Data.CreateEnumerable<Scored>(prefetching.Transform(data), reuseRowObject: false).Take(2).ToArray();
+            Assert.IsLessThanOrEqualTo(1e-5, expected.Take(10).Zip(firstTwo.SelectMany(r => r.Score)).Max(p => Math.Abs(p.First - p.Second)));
+
             foreach (string column in new[] { "Score", "PredictedLabels" })
             {
                 VBuffer<ReadOnlyMemory<char>> names = default;
