@@ -74,9 +74,13 @@ public static class ThresholdTuner
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.TargetPrecision, "The target precision must be in (0, 1].");
         }
-        // Validates the scores (and gives the class names) before anything is tuned.
-        MultiLabelMetrics untuned = MultiLabelEvaluator.Evaluate(matrix, classNames, 0.5f, options.TopK, scoreSource);
         int classCount = matrix.Columns;
+        if (classNames is not null && classNames.Count != classCount)
+        {
+            throw new ArgumentException($"{classNames.Count} class names for {classCount} classes.", nameof(classNames));
+        }
+        IReadOnlyList<string> names = classNames ?? Enumerable.Range(0, classCount).Select(i => $"class_{i}").ToList();
+        ThrowOnNaN(matrix, scoreSource);
         var thresholds = new float[classCount];
         var missed = new List<string>();
         if (options.PerClass)
@@ -89,7 +93,7 @@ public static class ThresholdTuner
                 (thresholds[c], bool reached) = Choose(column, options);
                 if (!reached)
                 {
-                    missed.Add(untuned.PerClass[c].Name);
+                    missed.Add(names[c]);
                 }
             }
         }
@@ -104,7 +108,7 @@ public static class ThresholdTuner
             Array.Fill(thresholds, t);
             if (!reached)
             {
-                missed.AddRange(untuned.PerClass.Select(p => p.Name));
+                missed.AddRange(names);
             }
         }
 
@@ -127,12 +131,26 @@ public static class ThresholdTuner
         }
         return new TunedThresholds
         {
-            ClassNames = untuned.PerClass.Select(p => p.Name).ToList(),
+            ClassNames = names,
             Thresholds = thresholds,
             TargetNotReached = missed,
             Options = options,
             Metrics = MultiLabelEvaluator.Evaluate(decided, classNames, 0.5f, options.TopK, scoreSource),
         };
+    }
+
+    /// <summary>Refuses NaN scores before any sweep (ranking NaN would give meaningless cuts).</summary>
+    private static void ThrowOnNaN(ScoreMatrix matrix, string scoreSource)
+    {
+        foreach (ScoreMatrix.Block block in matrix.Blocks)
+        {
+            int at = Array.FindIndex(block.Scores, 0, block.Rows * matrix.Columns, float.IsNaN);
+            if (at >= 0)
+            {
+                throw new ArgumentException(
+                    $"{scoreSource}: score of row {block.FirstRow + at / matrix.Columns}, class {at % matrix.Columns} is NaN.", "scores");
+            }
+        }
     }
 
     /// <summary>Appends class <paramref name="c"/>'s (score, positive) pairs, ignored labels left out.</summary>

@@ -71,6 +71,10 @@ public sealed class ThresholdTuningTests
         TunedThresholds tuned = ml.MultiLabel().TuneThresholds(ml.Data.LoadFromEnumerable(rows));
         Assert.AreEqual(0.45f, tuned.Thresholds[0], 1e-6f);
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ThresholdTuner.Tune(Scores, Labels, 2, options: new ThresholdTuningOptions { Objective = ThresholdObjective.TargetPrecision, TargetPrecision = 1.5 }));
+        float[] nan = (float[])Scores.Clone();
+        nan[5] = float.NaN;
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ThresholdTuner.Tune(nan, Labels, 2)).Message, "row 2, class 1 is NaN");
+        Assert.ThrowsExactly<ArgumentException>(() => ThresholdTuner.Tune(Scores, Labels, 2, ["only one"]));
     }
 
     private sealed class Row
