@@ -27,7 +27,7 @@ internal static class TResNetModelLoader
         resolved.Validate();
         var scorer = new TResNetBatchScorer(context, onnx, resolved.ImageFolder,
             resolved.GpuDeviceId ?? context.GpuDeviceId, resolved.FallbackToCpu ?? context.FallbackToCpu, $"the ONNX model in '{path}'");
-        var transformer = new TResNetScoringTransformer(scorer, stock, resolved, inputSchema);
+        var transformer = new TResNetScoringTransformer(scorer, stock, resolved);
         try
         {
             transformer.GetOutputSchema(inputSchema);

@@ -35,7 +35,7 @@ public sealed class TResNetScoringEstimator : IEstimator<TResNetScoringTransform
         try
         {
             ITransformer stock = StockChain(fromPaths).Fit(input);
-            return new TResNetScoringTransformer(scorer, stock, Options, input.Schema);
+            return new TResNetScoringTransformer(scorer, stock, Options);
         }
         catch
         {

@@ -19,12 +19,11 @@ public sealed class TResNetScoringTransformer : ITransformer, IDisposable
     private readonly TResNetBatchScorer _scorer;
     private readonly ITransformer _stock;
 
-    internal TResNetScoringTransformer(TResNetBatchScorer scorer, ITransformer stock, TResNetScoringOptions options, DataViewSchema inputSchema)
+    internal TResNetScoringTransformer(TResNetBatchScorer scorer, ITransformer stock, TResNetScoringOptions options)
     {
         _scorer = scorer;
         _stock = stock;
         Options = options;
-        InputSchema = inputSchema;
     }
 
     /// <summary>The options it was created with.</summary>
@@ -38,8 +37,6 @@ public sealed class TResNetScoringTransformer : ITransformer, IDisposable
 
     /// <summary>Where the model runs.</summary>
     public OnnxDevice Device => _scorer.Device;
-
-    internal DataViewSchema InputSchema { get; }
 
     internal TResNetBatchScorer Scorer => _scorer;
 

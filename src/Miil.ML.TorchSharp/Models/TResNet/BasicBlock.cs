@@ -19,9 +19,7 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
     public BasicBlock(long inPlanes, long planes, int stride, nn.Module<Tensor, Tensor>? downsample, bool useSe)
         : base(nameof(BasicBlock))
     {
-        conv1 = stride == 1
-            ? ConvNormAct.Create(inPlanes, planes, 3, ConvNormAct.BlockSlope)
-            : nn.Sequential(("0", ConvNormAct.Create(inPlanes, planes, 3, ConvNormAct.BlockSlope)), ("1", new AntiAliasDownsample(planes)));
+        conv1 = ConvNormAct.Create(inPlanes, planes, 3, ConvNormAct.BlockSlope, stride);
         conv2 = ConvNormAct.Create(planes, planes, 3, leakySlope: null);
         this.downsample = downsample;
         se = useSe ? new SqueezeExcite(planes * Expansion, Math.Max(planes * Expansion / 4, 64)) : null;
@@ -40,7 +38,7 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>The norm that ends the residual branch (zero-initialised).</summary>
-    internal BatchNormAct2d LastNorm => (BatchNormAct2d)((nn.Module)conv2).named_children().Single(c => c.name == "1").module;
+    internal BatchNormAct2d LastNorm => ConvNormAct.NormOf(conv2);
 
     public override Tensor forward(Tensor x)
     {

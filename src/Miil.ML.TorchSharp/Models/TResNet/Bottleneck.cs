@@ -22,9 +22,7 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
         : base(nameof(Bottleneck))
     {
         conv1 = ConvNormAct.Create(inPlanes, planes, 1, ConvNormAct.BlockSlope);
-        conv2 = stride == 1
-            ? ConvNormAct.Create(planes, planes, 3, ConvNormAct.BlockSlope)
-            : nn.Sequential(("0", ConvNormAct.Create(planes, planes, 3, ConvNormAct.BlockSlope)), ("1", new AntiAliasDownsample(planes)));
+        conv2 = ConvNormAct.Create(planes, planes, 3, ConvNormAct.BlockSlope, stride);
         conv3 = ConvNormAct.Create(planes, planes * Expansion, 1, leakySlope: null);
         this.downsample = downsample;
         se = useSe ? new SqueezeExcite(planes, Math.Max(planes * Expansion / 8, 64)) : null;
@@ -43,7 +41,7 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>The norm that ends the residual branch (zero-initialised).</summary>
-    internal BatchNormAct2d LastNorm => (BatchNormAct2d)((nn.Module)conv3).named_children().Single(c => c.name == "1").module;
+    internal BatchNormAct2d LastNorm => ConvNormAct.NormOf(conv3);
 
     public override Tensor forward(Tensor x)
     {
