@@ -25,8 +25,15 @@ internal sealed class ImagePreprocessor
 
     private readonly string? _imageFolder;
 
-    public ImagePreprocessor(MLContext context, string? imageFolder, int imageSize)
+    private readonly int _workers;
+
+    /// <param name="context">Context of the image transforms.</param>
+    /// <param name="imageFolder">Folder relative paths are resolved against.</param>
+    /// <param name="imageSize">Side of the square output.</param>
+    /// <param name="workers">Slices a batch is cut into (each decoded on its own thread); default the processor count.</param>
+    public ImagePreprocessor(MLContext context, string? imageFolder, int imageSize, int? workers = null)
     {
+        _workers = Math.Max(1, workers ?? Environment.ProcessorCount);
         _imageFolder = string.IsNullOrEmpty(imageFolder) ? null : imageFolder;
         ImageSize = imageSize;
         _fromPaths = Chain(context, imageFolder, imageSize, PathColumn, TResNetOnnxModel.InputName, fromPaths: true)
@@ -73,9 +80,9 @@ internal sealed class ImagePreprocessor
                 first, count, into, i => $"Image '{paths[i]}'");
         });
 
-    private static void InSlices(int total, Action<int, int> slice)
+    private void InSlices(int total, Action<int, int> slice)
     {
-        int slices = Math.Clamp(Environment.ProcessorCount, 1, Math.Max(1, total));
+        int slices = Math.Clamp(_workers, 1, Math.Max(1, total));
         int per = (total + slices - 1) / slices;
         try
         {

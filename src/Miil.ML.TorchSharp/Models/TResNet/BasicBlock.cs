@@ -1,3 +1,4 @@
+using Miil.ML.TorchSharp.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -49,6 +50,6 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
         {
             y = se.forward(y);
         }
-        return nn.functional.relu(y + residual).MoveToOuterDisposeScope();
+        return nn.functional.relu(y.add(residual, Scalars.One)).MoveToOuterDisposeScope();
     }
 }

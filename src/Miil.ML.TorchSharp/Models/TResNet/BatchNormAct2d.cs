@@ -1,3 +1,4 @@
+using Miil.ML.TorchSharp.Numerics;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -56,7 +57,7 @@ internal sealed class BatchNormAct2d : nn.Module<Tensor, Tensor>
         if (training)
         {
             using var noGrad = no_grad();
-            num_batches_tracked.add_(1);
+            num_batches_tracked.add_(Scalars.One, Scalars.One);  // add_(Scalar) alone would pass a temporary alpha
         }
         Tensor y = nn.functional.batch_norm(x, running_mean, running_var, weight, bias, training, Momentum, Epsilon);
         return LeakySlope is double slope ? nn.functional.leaky_relu(y, slope, inplace: true) : y;

@@ -1,3 +1,4 @@
+using Miil.ML.TorchSharp.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -53,6 +54,6 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
             y = se.forward(y);
         }
         y = conv3.forward(y);
-        return nn.functional.relu(y + residual).MoveToOuterDisposeScope();
+        return nn.functional.relu(y.add(residual, Scalars.One)).MoveToOuterDisposeScope();
     }
 }

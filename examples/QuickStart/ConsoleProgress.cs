@@ -1,0 +1,45 @@
+using Miil.ML.TorchSharp.Training;
+using Spectre.Console;
+
+namespace QuickStart;
+
+/// <summary>Shows training progress: a Spectre.Console progress bar, or plain lines when output is redirected.</summary>
+internal sealed class ConsoleProgress(bool plain) : IProgress<TrainingProgress>
+{
+    private ProgressTask? _bar;
+
+    public T Run<T>(Func<T> fit)
+    {
+        if (plain)
+        {
+            return fit();
+        }
+        T result = default!;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(context =>
+            {
+                _bar = context.AddTask("Training", maxValue: 1);
+                result = fit();
+                _bar.Value = _bar.MaxValue;
+            });
+        return result;
+    }
+
+    public void Report(TrainingProgress p)
+    {
+        string validation = p.ValidationMap is double v ? $", last validation mAP {100 * v:F1}%" + (p.EmaValidationMap is double e ? $" (EMA {100 * e:F1}%)" : "") : "";
+        if (_bar is not null)
+        {
+            _bar.MaxValue = Math.Max(1, (double)p.Epochs * p.StepsPerEpoch);
+            _bar.Value = (p.Epoch - 1) * (double)p.StepsPerEpoch + p.Step;
+            _bar.Description = Markup.Escape($"{p.Phase} epoch {p.Epoch}/{p.Epochs}, loss {p.Loss:F3}, {p.ImagesPerSecond:F0} img/s{validation}");
+            return;
+        }
+        // Plain output: one line per validated epoch.
+        if (p.Phase == TrainingPhase.EpochCompleted)
+        {
+            Console.WriteLine($"Epoch {p.Epoch}/{p.Epochs}: loss {p.Loss:F4}, {p.ImagesPerSecond:F0} images/s{validation}");
+        }
+    }
+}

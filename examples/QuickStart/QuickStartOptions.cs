@@ -1,0 +1,72 @@
+using System.Globalization;
+
+namespace QuickStart;
+
+/// <summary>Command-line options of the QuickStart (all optional).</summary>
+internal sealed record QuickStartOptions
+{
+    public int TrainImages { get; init; } = 2400;
+    public int ValidationImages { get; init; } = 300;
+    public int TestImages { get; init; } = 300;
+    public int Classes { get; init; } = 12;
+    public int Epochs { get; init; } = 15;
+    public int ImageSize { get; init; } = 64;
+    public int BatchSize { get; init; } = 32;
+    public float LearningRate { get; init; } = 2e-3f;
+    public string Output { get; init; } = Path.Combine(Directory.GetCurrentDirectory(), "quickstart-output");
+    public string? CheckpointDirectory { get; init; }
+    public int Seed { get; init; }
+    public bool Plain { get; init; } = Console.IsOutputRedirected;
+
+    public const string Usage = """
+        QuickStart: trains a small TResNet with ASL on the built-in synthetic shapes, evaluates it on a
+        held-out split, writes report.html, model.onnx and model.zip, and scores a few held-out images.
+
+        Options (defaults in brackets):
+          --train N            training images [2400]
+          --validation N       validation images [300]
+          --test N             held-out test images [300]
+          --classes N          classes, up to 30 [12]
+          --epochs N           epochs [15]
+          --image-size N       network input side, a multiple of 32 [64]
+          --batch-size N       images per step [32]
+          --learning-rate X    peak OneCycle learning rate [0.002]
+          --output DIR         output folder [./quickstart-output]
+          --checkpoints DIR    checkpoint folder; a run finds its checkpoint there and resumes [none]
+          --seed N             seed of data and training [0]
+          --plain              plain log lines instead of a progress bar (default when output is redirected)
+        """;
+
+    public static QuickStartOptions Parse(string[] args)
+    {
+        var options = new QuickStartOptions();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string name = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"Option {name} needs a value.");
+            int Int() => int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0
+                ? v : throw new ArgumentException($"Option {name} needs a positive whole number, got '{args[i]}'.");
+            options = name switch
+            {
+                "--train" => options with { TrainImages = Int() },
+                "--validation" => options with { ValidationImages = Int() },
+                "--test" => options with { TestImages = Int() },
+                "--classes" => options with { Classes = Int() },
+                "--epochs" => options with { Epochs = Int() },
+                "--image-size" => options with { ImageSize = Int() },
+                "--batch-size" => options with { BatchSize = Int() },
+                "--learning-rate" => options with
+                {
+                    LearningRate = float.TryParse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture, out float lr) && lr > 0
+                        ? lr : throw new ArgumentException($"Option {name} needs a positive number, got '{args[i]}'."),
+                },
+                "--output" => options with { Output = Path.GetFullPath(Value()) },
+                "--checkpoints" => options with { CheckpointDirectory = Path.GetFullPath(Value()) },
+                "--seed" => options with { Seed = int.TryParse(Value(), CultureInfo.InvariantCulture, out int s) ? s : throw new ArgumentException($"Option {name} needs a whole number.") },
+                "--plain" => options with { Plain = true },
+                _ => throw new ArgumentException($"Unknown option '{name}'.\n\n{Usage}"),
+            };
+        }
+        return options;
+    }
+}

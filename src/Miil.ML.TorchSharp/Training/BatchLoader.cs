@@ -1,0 +1,198 @@
+using System.Buffers;
+using Microsoft.ML.Data;
+using Miil.ML.Onnx.Scoring;
+
+namespace Miil.ML.TorchSharp.Training;
+
+/// <summary>One batch of decoded (and possibly augmented) images with their labels.</summary>
+internal sealed class Batch
+{
+    public Batch(int capacity, int pixelsPerImage, int classCount)
+    {
+        Pixels = new float[capacity * pixelsPerImage];
+        Labels = new float[capacity * classCount];
+    }
+
+    /// <summary>Count x 3 x S x S, row-major; only the first <see cref="Count"/> images are valid.</summary>
+    public float[] Pixels { get; }
+
+    public float[] Labels { get; }
+
+    public int Count { get; set; }
+
+    public int Skipped { get; set; }
+}
+
+/// <summary>
+/// Turns rows into batches: one image per row through the scorer's preprocessing (ImageAnalytics'
+/// squash resize and pixel extraction, in parallel slices), then augmentation per image in
+/// parallel. The next batch is prepared on a worker while the caller trains on the current one;
+/// two batch buffers rotate, so memory is bounded by two batches whatever the data size.
+/// </summary>
+internal sealed class BatchLoader
+{
+    private readonly TrainingData _data;
+    private readonly ImagePreprocessor _preprocessor;
+    private readonly int _batchSize;
+    private readonly int _workers;
+    private readonly bool _skipUnreadable;
+    private readonly Batch[] _buffers;
+    private readonly Action<string>? _onSkip;
+
+    public BatchLoader(TrainingData data, ImagePreprocessor preprocessor, int batchSize, int workers, bool skipUnreadable, Action<string>? onSkip = null)
+    {
+        _data = data;
+        _preprocessor = preprocessor;
+        _batchSize = Math.Min(batchSize, data.Count);
+        _workers = workers;
+        _skipUnreadable = skipUnreadable;
+        _onSkip = onSkip;
+        _buffers = [new Batch(_batchSize, preprocessor.Length, data.ClassCount), new Batch(_batchSize, preprocessor.Length, data.ClassCount)];
+    }
+
+    public int BatchSize => _batchSize;
+
+    public int BatchCount => (_data.Count + _batchSize - 1) / _batchSize;
+
+    /// <summary>
+    /// Batches <paramref name="firstBatch"/>.. of the rows in <paramref name="order"/>, augmented with
+    /// <paramref name="augmentation"/> (null: none). A yielded batch stays valid until the next one is asked for.
+    /// </summary>
+    public IEnumerable<Batch> Batches(int[] order, int firstBatch, AugmentationOptions? augmentation, int seed, int epoch)
+    {
+        int count = BatchCount;
+        if (firstBatch >= count)
+        {
+            yield break;
+        }
+        Task<Batch> next = Prepare(order, firstBatch, _buffers[firstBatch % 2], augmentation, seed, epoch);
+        try
+        {
+            for (int b = firstBatch; b < count; b++)
+            {
+                Batch current = next.GetAwaiter().GetResult();
+                if (b + 1 < count)
+                {
+                    next = Prepare(order, b + 1, _buffers[(b + 1) % 2], augmentation, seed, epoch);
+                }
+                yield return current;
+            }
+        }
+        finally
+        {
+            // Never leave a worker writing into a buffer after the caller stopped (an exception, or a break).
+            try
+            {
+                next.Wait();
+            }
+            catch (AggregateException)
+            {
+            }
+        }
+    }
+
+    private Task<Batch> Prepare(int[] order, int index, Batch batch, AugmentationOptions? augmentation, int seed, int epoch)
+        => Task.Run(() => Fill(order, index, batch, augmentation, seed, epoch));
+
+    private Batch Fill(int[] order, int index, Batch batch, AugmentationOptions? augmentation, int seed, int epoch)
+    {
+        int first = index * _batchSize;
+        int count = Math.Min(_batchSize, order.Length - first);
+        int[] rows = order.AsSpan(first, count).ToArray();
+        int length = _preprocessor.Length;
+        bool[] ok = Decode(rows, batch.Pixels);
+
+        // Compact away skipped rows, then copy labels.
+        int kept = 0;
+        var positions = new long[count];
+        int classes = _data.ClassCount;
+        for (int i = 0; i < count; i++)
+        {
+            if (!ok[i])
+            {
+                continue;
+            }
+            if (kept != i)
+            {
+                batch.Pixels.AsSpan(i * length, length).CopyTo(batch.Pixels.AsSpan(kept * length, length));
+            }
+            _data.Labels.AsSpan(rows[i] * classes, classes).CopyTo(batch.Labels.AsSpan(kept * classes, classes));
+            positions[kept] = first + i;
+            kept++;
+        }
+        batch.Count = kept;
+        batch.Skipped = count - kept;
+
+        if (augmentation is not null && !augmentation.IsNone)
+        {
+            int size = _preprocessor.ImageSize;
+            Parallel.For(0, kept, new ParallelOptions { MaxDegreeOfParallelism = _workers }, i =>
+            {
+                float[] scratch = ArrayPool<float>.Shared.Rent(size * size);
+                try
+                {
+                    // Seeded by the position in the epoch's order: the draw depends on where the image is, not on which thread took it.
+                    Random random = Augmentation.RandomFor(seed, epoch, positions[i]);
+                    Augmentation.Apply(batch.Pixels.AsSpan(i * length, length), size, augmentation, random, scratch);
+                }
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(scratch);
+                }
+            });
+        }
+        return batch;
+    }
+
+    /// <summary>Decodes the rows into <paramref name="into"/>; returns which succeeded (all, or the first failure is thrown, unless skipping).</summary>
+    private bool[] Decode(int[] rows, float[] into)
+    {
+        var ok = new bool[rows.Length];
+        try
+        {
+            FillRows(rows, into);
+            Array.Fill(ok, true);
+            return ok;
+        }
+        catch (InvalidOperationException) when (_skipUnreadable)
+        {
+        }
+        // One at a time, to find the unreadable ones.
+        int length = _preprocessor.Length;
+        var single = new float[length];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            try
+            {
+                FillRows([rows[i]], single);
+                single.CopyTo(into.AsSpan(i * length, length));
+                ok[i] = true;
+            }
+            catch (InvalidOperationException e)
+            {
+                _onSkip?.Invoke($"Skipped {_data.Describe(rows[i])}: {e.Message}");
+            }
+        }
+        return ok;
+    }
+
+    private void FillRows(int[] rows, float[] into)
+    {
+        try
+        {
+            if (_data.Paths is { } paths)
+            {
+                _preprocessor.Fill(rows.Select(r => paths[r]).ToArray(), into);
+            }
+            else
+            {
+                IReadOnlyList<MLImage> images = _data.Images!;
+                _preprocessor.Fill(rows.Select(r => images[r]).ToArray(), into);
+            }
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"An image of the {_data.Role} data cannot be used: {e.Message}", e);
+        }
+    }
+}
