@@ -1,0 +1,182 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Miil.ML.TorchSharp.Checkpoints;
+using Miil.ML.TorchSharp.Models.TResNet;
+using Miil.ML.TorchSharp.Tests.Infrastructure;
+using Miil.ML.TorchSharp.Training;
+
+namespace Miil.ML.TorchSharp.Tests.Training;
+
+[TestClass]
+public sealed class TResNetAslBadInputTests
+{
+    private static ShapesSet s_set = null!;
+
+    [ClassInitialize]
+    public static void MakeData(TestContext _) => s_set = new ShapesSet(train: 48, validation: 16, seed: 3);
+
+    [ClassCleanup]
+    public static void RemoveData() => s_set.Dispose();
+
+    private static TResNetAslTransformer Fit(TResNetAslOptions options, IDataView data) => s_set.Context.MultiLabel().TResNetAsl(options).Fit(data);
+
+    private sealed class LabelRow
+    {
+        public string ImagePath { get; set; } = "";
+
+        [VectorType(2)]
+        public float[] Label { get; set; } = [];
+    }
+
+    [TestMethod]
+    public void EmptyDataIsRefused()
+    {
+        IDataView empty = s_set.Context.Data.SkipRows(s_set.Train, 1_000_000);
+        var e = Assert.ThrowsExactly<ArgumentException>(() => Fit(s_set.Options(1), empty));
+        StringAssert.Contains(e.Message, "no rows");
+    }
+
+    [TestMethod]
+    public void LabelsWithoutAnyPositiveAreRefused()
+    {
+        IDataView data = s_set.Context.Data.LoadFromEnumerable(new[] { new LabelRow { ImagePath = "a.png", Label = [0, 0] } });
+        data = WithSlotNames(data);
+        TResNetAslOptions options = s_set.Options(1);
+        options.ValidationSet = null;
+        var e = Assert.ThrowsExactly<ArgumentException>(() => Fit(options, data));
+        StringAssert.Contains(e.Message, "no positive");
+    }
+
+    [TestMethod]
+    public void LabelVectorWithoutSlotNamesIsRefused()
+    {
+        IDataView data = s_set.Context.Data.LoadFromEnumerable(new[] { new LabelRow { ImagePath = "a.png", Label = [1, 0] } });
+        TResNetAslOptions options = s_set.Options(1);
+        options.ValidationSet = null;
+        var e = Assert.ThrowsExactly<ArgumentException>(() => Fit(options, data));
+        StringAssert.Contains(e.Message, "slot names");
+        StringAssert.Contains(e.Message, "'Label'");
+    }
+
+    [TestMethod]
+    public void LabelValuesOutsideOneZeroMinusOneAreRefusedNamingRowAndClass()
+    {
+        IDataView data = WithSlotNames(s_set.Context.Data.LoadFromEnumerable(new[]
+        {
+            new LabelRow { ImagePath = "a.png", Label = [1, 0] },
+            new LabelRow { ImagePath = "b.png", Label = [0.5f, 1] },
+        }));
+        TResNetAslOptions options = s_set.Options(1);
+        options.ValidationSet = null;
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => Fit(options, data));
+        StringAssert.Contains(e.Message, "row 1 ('b.png')");
+        StringAssert.Contains(e.Message, "'cat'");
+    }
+
+    [TestMethod]
+    public void MissingImageColumnAndWrongColumnKindAreNamed()
+    {
+        TResNetAslOptions options = s_set.Options(1);
+        options.ImageColumnName = "Picture";
+        var e = Assert.ThrowsExactly<ArgumentException>(() => Fit(options, s_set.Train));
+        StringAssert.Contains(e.Message, "'Picture'");
+        options.ImageColumnName = "Label";
+        e = Assert.ThrowsExactly<ArgumentException>(() => Fit(options, s_set.Train));
+        StringAssert.Contains(e.Message, "image paths (text) or images");
+    }
+
+    [TestMethod]
+    public void AMissingImageStopsFitNamingRowAndPathOrIsSkippedAndCounted()
+    {
+        using var scratch = new ScratchDirectory();
+        foreach (string file in Directory.GetFiles(Path.Combine(s_set.Folder, "images")))
+        {
+            Directory.CreateDirectory(scratch.File("images"));
+            File.Copy(file, Path.Combine(scratch.File("images"), Path.GetFileName(file)));
+        }
+        File.Delete(scratch.File("images/00005.png"));
+        TResNetAslOptions options = s_set.Options(1);
+        options.ImageFolder = scratch.Path;
+        options.ValidationSet = null;
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => Fit(options, s_set.Train));
+        StringAssert.Contains(e.Message, "00005.png");
+        StringAssert.Contains(e.Message, "training data");
+
+        options.SkipUnreadableImages = true;
+        using TResNetAslTransformer model = Fit(options, s_set.Train);
+        Assert.AreEqual(1, model.SkippedImages);
+        Assert.AreEqual(1, model.History[0].SkippedImages);
+    }
+
+    [TestMethod]
+    public void APretrainedCheckpointOfAnotherArchitectureIsRefusedNamingTheFile()
+    {
+        using var scratch = new ScratchDirectory();
+        string path = scratch.File("other.safetensors");
+        using (var other = new TResNet(TResNetArchitecture.Custom([1, 1, 1, 1], 0.5), ShapesSet.Classes))
+        {
+            TResNetCheckpoint.Save(other, path);
+        }
+        TResNetAslOptions options = s_set.Options(1);
+        options.PretrainedWeights = path;
+        var e = Assert.ThrowsExactly<CheckpointFormatException>(() => Fit(options, s_set.Train));
+        StringAssert.Contains(e.Message, path);
+    }
+
+    [TestMethod]
+    public void ACheckpointOfAnotherRunIsLeftAloneAndFitRefuses()
+    {
+        using var scratch = new ScratchDirectory();
+        TResNetAslOptions options = s_set.Options(1);
+        options.CheckpointDirectory = scratch.Path;
+        using (Fit(options, s_set.Train))
+        {
+        }
+        string checkpoint = Path.Combine(scratch.Path, TrainingCheckpoint.FileName);
+        byte[] before = File.ReadAllBytes(checkpoint);
+        TResNetAslOptions other = s_set.Options(1);
+        other.CheckpointDirectory = scratch.Path;
+        other.BatchSize = 8;
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => Fit(other, s_set.Train));
+        StringAssert.Contains(e.Message, "another run");
+        StringAssert.Contains(e.Message, "batch size");
+        CollectionAssert.AreEqual(before, File.ReadAllBytes(checkpoint));
+    }
+
+    [TestMethod]
+    public void OptionsAreCheckedWhenTheEstimatorIsMade()
+    {
+        TResNetAslOptions options = s_set.Options(1);
+        options.ImageSize = 30;
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => s_set.Context.MultiLabel().TResNetAsl(options));
+        options = s_set.Options(1);
+        options.ValidationSet = null;
+        options.EarlyStoppingPatience = 2;
+        Assert.ThrowsExactly<ArgumentException>(() => s_set.Context.MultiLabel().TResNetAsl(options));
+        options = s_set.Options(1);
+        options.EmaDecay = 1;
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => s_set.Context.MultiLabel().TResNetAsl(options));
+    }
+
+    [TestMethod]
+    public void GpuRequestedWithoutCudaFallsBackOrRefuses()
+    {
+        var context = new MLContext(seed: 1) { GpuDeviceId = 0, FallbackToCpu = false };
+        TResNetAslOptions options = s_set.Options(1);
+        options.ValidationSet = null;
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => context.MultiLabel().TResNetAsl(options).Fit(s_set.Train));
+        StringAssert.Contains(e.Message, "FallbackToCpu");
+    }
+
+    /// <summary>Gives the 2-slot label column of the hand-made rows the class names "cat" and "dog".</summary>
+    private static IDataView WithSlotNames(IDataView data)
+    {
+        var builder = new DataViewSchema.Annotations.Builder();
+        ValueGetter<VBuffer<ReadOnlyMemory<char>>> names = (ref VBuffer<ReadOnlyMemory<char>> v) => v = new VBuffer<ReadOnlyMemory<char>>(2, ["cat".AsMemory(), "dog".AsMemory()]);
+        builder.Add("SlotNames", new VectorDataViewType(TextDataViewType.Instance, 2), names);
+        var schema = new DataViewSchema.Builder();
+        schema.AddColumn("ImagePath", TextDataViewType.Instance);
+        schema.AddColumn("Label", new VectorDataViewType(NumberDataViewType.Single, 2), builder.ToAnnotations());
+        return s_set.Context.Data.LoadFromEnumerable(s_set.Context.Data.CreateEnumerable<LabelRow>(data, reuseRowObject: false).ToList(), schema.ToSchema());
+    }
+}
