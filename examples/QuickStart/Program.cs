@@ -76,6 +76,10 @@ var trainer = ml.MultiLabel().TResNetAsl(new TResNetAslOptions
     Progress = progress,
 });
 
+if (o.CheckpointDirectory is not null && File.Exists(Path.Combine(o.CheckpointDirectory, TResNetAslOptions.CheckpointFileName)))
+{
+    Console.WriteLine($"Resuming from the checkpoint in {o.CheckpointDirectory}.");
+}
 TransformerChain<TResNetAslTransformer> model = progress.Run(() => labels.Append(trainer).Fit(train));
 TResNetAslTransformer network = model.LastTransformer;
 

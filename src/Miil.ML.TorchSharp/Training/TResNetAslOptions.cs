@@ -93,6 +93,9 @@ public sealed class TResNetAslOptions
     /// </summary>
     public string? CheckpointDirectory { get; set; }
 
+    /// <summary>Name of the run's checkpoint file inside <see cref="CheckpointDirectory"/>.</summary>
+    public const string CheckpointFileName = "training.safetensors";
+
     /// <summary>Also checkpoint every this many steps within an epoch; null: only at epoch ends.</summary>
     public int? CheckpointEverySteps { get; set; }
 

@@ -77,7 +77,7 @@ internal sealed class TrainingState
 /// </summary>
 internal static class TrainingCheckpoint
 {
-    public const string FileName = "training.safetensors";
+    public const string FileName = TResNetAslOptions.CheckpointFileName;
 
     private const string StateKey = "miil.training";
 
