@@ -13,6 +13,10 @@ if (args.Length > 0 && args[0] == "evaluate")
 {
     return EvaluationBenchmark.Run(args[1..]);
 }
+if (args.Length > 0 && args[0] == "train")
+{
+    return TrainingBenchmark.Run(args[1..]);
+}
 if (args.Length > 0 && args[0] == "score")
 {
     return ScoringBenchmark.Run(args[1..]);
