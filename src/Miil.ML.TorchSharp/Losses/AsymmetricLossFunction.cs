@@ -1,3 +1,4 @@
+using Miil.ML.TorchSharp.Numerics;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using TorchSharp;
@@ -31,8 +32,9 @@ internal static class AsymmetricLossFunction
         };
         if (scale != 1.0)
         {
-            output.mul_(scale);
-            gradient.mul_(scale);
+            using Scalar factor = scale.ToScalar();  // held across the calls (Numerics.Scalars)
+            output.mul_(factor);
+            gradient.mul_(factor);
         }
         if (!logits.requires_grad || !is_grad_enabled())
         {
@@ -44,7 +46,7 @@ internal static class AsymmetricLossFunction
             ? logits * gradient
             : logits.flatten().dot(gradient.flatten());
         Tensor attached = linear - linear.detach();
-        return output.add_(attached);
+        return output.add_(attached, Scalars.One);
     }
 
     private static (Tensor Output, Tensor Gradient, long Counted) RunKernel<T>(Tensor logits, Tensor targets, AsymmetricLossOptions options, AsymmetricLossPath path)

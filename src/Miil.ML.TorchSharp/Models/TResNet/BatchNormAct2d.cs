@@ -23,12 +23,16 @@ internal sealed class BatchNormAct2d : nn.Module<Tensor, Tensor>
     private readonly Tensor running_var;
     private readonly Tensor num_batches_tracked;
 
+    /// <summary>The slope as a Scalar that lives as long as the module (see <see cref="Scalars"/>).</summary>
+    private readonly Scalar? _slope;
+
     /// <param name="channels">Number of channels.</param>
     /// <param name="leakySlope">Slope of the LeakyReLU after the norm; null for identity.</param>
     public BatchNormAct2d(long channels, double? leakySlope)
         : base(nameof(BatchNormAct2d))
     {
         LeakySlope = leakySlope;
+        _slope = leakySlope?.ToScalar();
         weight = new Parameter(ones(channels));
         bias = new Parameter(zeros(channels));
         running_mean = zeros(channels);
@@ -60,6 +64,6 @@ internal sealed class BatchNormAct2d : nn.Module<Tensor, Tensor>
             num_batches_tracked.add_(Scalars.One, Scalars.One);  // add_(Scalar) alone would pass a temporary alpha
         }
         Tensor y = nn.functional.batch_norm(x, running_mean, running_var, weight, bias, training, Momentum, Epsilon);
-        return LeakySlope is double slope ? nn.functional.leaky_relu(y, slope, inplace: true) : y;
+        return _slope is null ? y : y.leaky_relu_(_slope);  // functional.leaky_relu would pass a temporary Scalar (Numerics.Scalars)
     }
 }
