@@ -1,0 +1,23 @@
+namespace Miil.ML.Datasets;
+
+/// <summary>Options of <see cref="MultiLabelCatalog.LoadManifest"/>.</summary>
+public sealed record ManifestOptions
+{
+    /// <summary>Column separator; null: tab for <c>.tsv</c> files, comma otherwise.</summary>
+    public char? Separator { get; init; }
+
+    /// <summary>Separator between the labels of one image. Default ';'.</summary>
+    public char LabelSeparator { get; init; } = ';';
+
+    /// <summary>Whether the first line is a header. Default true.</summary>
+    public bool HasHeader { get; init; } = true;
+
+    /// <summary>Folder relative image paths are resolved against; null: the manifest's folder.</summary>
+    public string? ImageFolder { get; init; }
+
+    /// <summary>Class names (every split shares them); a label outside them is an error naming the line. Null: the labels found, in ordinal order (as MapLabels learns them).</summary>
+    public IReadOnlyList<string>? Classes { get; init; }
+
+    /// <summary>Check that every image file exists. Default true.</summary>
+    public bool CheckFilesExist { get; init; } = true;
+}
