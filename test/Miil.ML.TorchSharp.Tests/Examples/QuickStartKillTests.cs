@@ -1,12 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
 using System.Text;
 using System.Text.RegularExpressions;
 using Miil.ML.TorchSharp.Tests.Infrastructure;
 using Miil.ML.TorchSharp.Training;
 
-namespace Miil.ML.TorchSharp.Tests.Training;
+namespace Miil.ML.TorchSharp.Tests.Examples;
 
 /// <summary>
 /// The QuickStart (README's main command) killed with SIGKILL mid-training resumes from its last
@@ -22,12 +21,12 @@ public sealed partial class QuickStartKillTests
         string checkpoints = scratch.File("checkpoints");
         string[] arguments =
         [
-            QuickStartDll, "--train", "192", "--validation", "48", "--test", "48", "--classes", "6", "--epochs", "4",
+            ExampleApp.Dll("QuickStart"), "--train", "192", "--validation", "48", "--test", "48", "--classes", "6", "--epochs", "4",
             "--image-size", "32", "--batch-size", "16", "--output", scratch.File("out"), "--checkpoints", checkpoints, "--plain",
         ];
         string checkpoint = Path.Combine(checkpoints, TResNetAslOptions.CheckpointFileName);
 
-        using (Process first = Start(arguments, out StringBuilder firstOutput))
+        using (Process first = ExampleApp.Start(arguments, out StringBuilder firstOutput))
         {
             var clock = Stopwatch.StartNew();
             while (!File.Exists(checkpoint) && !first.HasExited && clock.Elapsed < TimeSpan.FromMinutes(3))
@@ -41,7 +40,7 @@ public sealed partial class QuickStartKillTests
             StringAssert.DoesNotMatch(firstOutput.ToString(), HeldOut(), "the first run was stopped before it finished");
         }
 
-        using Process second = Start(arguments, out StringBuilder secondOutput);
+        using Process second = ExampleApp.Start(arguments, out StringBuilder secondOutput);
         Assert.IsTrue(second.WaitForExit(TimeSpan.FromMinutes(5)), $"the resumed run did not finish:\n{secondOutput}");
         second.WaitForExit();
         string output = secondOutput.ToString();
@@ -56,39 +55,4 @@ public sealed partial class QuickStartKillTests
 
     [GeneratedRegex(@"Held-out mAP: ([0-9.]+)% \(label-frequency baseline: [0-9.]+%\)")]
     private static partial Regex HeldOut();
-
-    private static string QuickStartDll
-    {
-        get
-        {
-            string root = typeof(QuickStartKillTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-                .First(a => a.Key == "MiilRepositoryRoot").Value!;
-            // The tests run from bin/<Configuration>/net10.0; the solution build puts the example beside in the same configuration.
-            string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
-            string dll = Path.Combine(root, "examples", "QuickStart", "bin", configuration, "net10.0", "QuickStart.dll");
-            Assert.IsTrue(File.Exists(dll), $"{dll} is missing: build the solution (dotnet build Miil.ML.sln) before testing.");
-            return dll;
-        }
-    }
-
-    private static Process Start(string[] arguments, out StringBuilder output)
-    {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (string a in arguments)
-        {
-            start.ArgumentList.Add(a);
-        }
-        var text = new StringBuilder();
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (text) { text.AppendLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (text) { text.AppendLine(e.Data); } } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        output = text;
-        return process;
-    }
 }
