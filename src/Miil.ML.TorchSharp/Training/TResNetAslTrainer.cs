@@ -59,7 +59,9 @@ internal sealed partial class TResNetAslTrainer
             var named = model.named_parameters().Select(p => (p.name, p.parameter, AdamOptimizer.Decays(p.name, p.parameter))).ToList();
             adam = new AdamOptimizer(named, _options.WeightDecay, _options.WeightDecayKind);
             ema = _options.EmaDecay is double decay ? new ModelEma(model, decay) : null;
-            using var loss = new AsymmetricLoss(_options.Loss);
+            // Labels of -1 (unknown, or VOC's difficult-only classes) are left out of the loss, as the data contract says.
+            bool anyIgnored = Array.IndexOf(train.Labels, -1f) >= 0;
+            using var loss = new AsymmetricLoss(anyIgnored ? _options.Loss with { IgnoreLabel = true } : _options.Loss);
             TrainingState state = NewState(train);
             string? checkpoint = _options.CheckpointDirectory is null ? null : Path.Combine(_options.CheckpointDirectory, TrainingCheckpoint.FileName);
             if (checkpoint is not null && File.Exists(checkpoint))

@@ -144,6 +144,37 @@ public sealed class TResNetAslBadInputTests
     }
 
     [TestMethod]
+    public void IgnoredLabelsTrainAndStayOutOfTheLoss()
+    {
+        // VOC-style data: -1 where only difficult objects are present.
+        IDataView data = WithMinusOnes(s_set.Train);
+        TResNetAslOptions options = s_set.Options(1);
+        options.ValidationSet = null;
+        using TResNetAslTransformer model = Fit(options, data);
+        Assert.IsTrue(double.IsFinite(model.History[0].Loss) && model.History[0].Loss > 0);
+    }
+
+    private static IDataView WithMinusOnes(IDataView data)
+    {
+        var rows = data.GetColumn<string>("ImagePath").Zip(data.GetColumn<VBuffer<float>>("Label").Select(v => v.DenseValues().ToArray()))
+            .Select((r, i) => { float[] label = r.Second; label[i % label.Length] = label[i % label.Length] == 0 ? -1 : label[i % label.Length]; return (r.First, label); })
+            .ToList();
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        data.Schema["Label"].GetSlotNames(ref names);
+        var schema = SchemaDefinition.Create(typeof(ImageLabelRow));
+        schema[nameof(ImageLabelRow.Label)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, names.Length);
+        schema[nameof(ImageLabelRow.Label)].AddAnnotation("SlotNames", names, new VectorDataViewType(TextDataViewType.Instance, names.Length));
+        return s_set.Context.Data.LoadFromEnumerable(rows.Select(r => new ImageLabelRow { ImagePath = r.First, Label = r.label }), schema);
+    }
+
+    private sealed class ImageLabelRow
+    {
+        public string ImagePath { get; set; } = "";
+
+        public float[] Label { get; set; } = [];
+    }
+
+    [TestMethod]
     public void OptionsAreCheckedWhenTheEstimatorIsMade()
     {
         TResNetAslOptions options = s_set.Options(1);
