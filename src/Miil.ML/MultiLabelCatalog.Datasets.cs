@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using Miil.ML.Datasets;
 
 namespace Miil.ML;
@@ -60,5 +61,26 @@ public sealed partial class MultiLabelCatalog
     {
         ArgumentException.ThrowIfNullOrEmpty(root);
         return ImageFoldersReader.Read(root, classes).ToDataView(Context);
+    }
+
+    /// <summary>
+    /// The class names of a label (or score) column: its slot names, in slot order. Pass them as
+    /// the class list of another split's reader so that every split shares one label space.
+    /// </summary>
+    /// <param name="data">The data.</param>
+    /// <param name="columnName">A known-size vector column with slot names. Default "Label".</param>
+    /// <exception cref="ArgumentException">No such column, or it has no slot names.</exception>
+    public IReadOnlyList<string> GetClassNames(IDataView data, string columnName = "Label")
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        DataViewSchema.Column column = data.Schema.GetColumnOrNull(columnName)
+            ?? throw new ArgumentException($"The data has no column '{columnName}' (columns: {string.Join(", ", data.Schema.Select(c => c.Name))}).", nameof(columnName));
+        if (column.Type is not VectorDataViewType { Size: > 0 } || !column.HasSlotNames())
+        {
+            throw new ArgumentException($"Column '{columnName}' is not a known-size vector with slot names (class names).", nameof(columnName));
+        }
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        column.GetSlotNames(ref names);
+        return names.DenseValues().Select(n => n.ToString()).ToList();
     }
 }
