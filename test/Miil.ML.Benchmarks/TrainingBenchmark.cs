@@ -31,10 +31,10 @@ internal static class TrainingBenchmark
         {
             return mode switch
             {
-                "overhead" => Overhead(folder),
+                "overhead" => Overhead(folder, args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : Environment.ProcessorCount),
                 "memory" => Memory(folder, args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 30),
                 "losses" => Losses(folder),
-                _ => throw new ArgumentException($"Unknown mode '{mode}': overhead, memory [epochs] or losses."),
+                _ => throw new ArgumentException($"Unknown mode '{mode}': overhead [decode workers], memory [epochs] or losses."),
             };
         }
         finally
@@ -75,16 +75,16 @@ internal static class TrainingBenchmark
         Seed = 1,
     };
 
-    private static int Overhead(string folder)
+    private static int Overhead(string folder, int workers)
     {
         (MLContext ml, IDataView train, _) = Data(folder, 1280, 1);
         const int epochs = 3;
-        Console.WriteLine($"Fit vs plain loop: TResNet [1,1,1,1] x0.5, 64 px, batch 32, {epochs} epochs of 1280 images, no augmentation/EMA/validation ({Environment.ProcessorCount} cores)");
+        Console.WriteLine($"Fit vs plain loop: TResNet [1,1,1,1] x0.5, 64 px, batch 32, {epochs} epochs of 1280 images, no augmentation/EMA/validation ({Environment.ProcessorCount} cores, {workers} decode workers)");
         Console.WriteLine("| round | Fit (pipeline) img/s | plain loop img/s | pipeline / plain |");
         Console.WriteLine("|---|---|---|---|");
         for (int round = 1; round <= 2; round++)
         {
-            double pipeline = FitThroughput(ml, train, folder, epochs);
+            double pipeline = FitThroughput(ml, train, folder, epochs, workers);
             double plain = PlainLoopThroughput(ml, train, folder, epochs);
             Console.WriteLine($"| {round} | {pipeline:F0} | {plain:F0} | {pipeline / plain:F3} |");
         }
@@ -92,9 +92,11 @@ internal static class TrainingBenchmark
     }
 
     /// <summary>Images per second of Fit's training epochs (decoding, batching, loss, optimiser; epoch 1 excluded as warm-up).</summary>
-    private static double FitThroughput(MLContext ml, IDataView train, string folder, int epochs)
+    private static double FitThroughput(MLContext ml, IDataView train, string folder, int epochs, int workers)
     {
-        using TResNetAslTransformer model = ml.MultiLabel().TResNetAsl(Options(folder, epochs)).Fit(train);
+        TResNetAslOptions options = Options(folder, epochs);
+        options.DecodeWorkers = workers;
+        using TResNetAslTransformer model = ml.MultiLabel().TResNetAsl(options).Fit(train);
         return model.History.Skip(1).Average(h => h.ImagesPerSecond);
     }
 

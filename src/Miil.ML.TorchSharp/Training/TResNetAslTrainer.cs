@@ -106,7 +106,6 @@ internal sealed partial class TResNetAslTrainer
                 }
 
                 double? rawMap = null, emaMap = null;
-                int lastBatch = stepsPerEpoch;
                 if (validation is not null)
                 {
                     Report(TrainingPhase.Validating, state, stepsPerEpoch, stepsPerEpoch, schedule.At(Math.Max(0, state.Step - 1)).LearningRate, seconds, clock);
@@ -140,7 +139,7 @@ internal sealed partial class TResNetAslTrainer
                 state.EpochImages = 0;
                 state.EpochSkipped = 0;
                 state.EpochSeconds = 0;
-                Report(TrainingPhase.EpochCompleted, state, lastBatch, stepsPerEpoch, schedule.At(Math.Max(0, state.Step - 1)).LearningRate, seconds, clock, summary);
+                Report(TrainingPhase.EpochCompleted, state, stepsPerEpoch, stepsPerEpoch, schedule.At(Math.Max(0, state.Step - 1)).LearningRate, seconds, clock, summary);
                 if (checkpoint is not null)
                 {
                     Save(checkpoint, state, model, ema, adam, best);

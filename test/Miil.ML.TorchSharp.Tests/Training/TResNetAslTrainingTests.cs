@@ -1,6 +1,8 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Miil.ML.Datasets;
 using Miil.ML.Evaluation;
+using Microsoft.ML.Transforms.Image;
 using Miil.ML.Onnx;
 using Miil.ML.Onnx.Scoring;
 using Miil.ML.TorchSharp.Tests.Infrastructure;
@@ -107,6 +109,36 @@ public sealed class TResNetAslTrainingTests
         {
             Assert.AreEqual(reference.History[e].ValidationMap, resumed.History[e].ValidationMap, $"epoch {e + 1}");
         }
+    }
+
+    [TestMethod]
+    public void TrainsOnAnInMemoryImageColumnAndScoresIt()
+    {
+        MLContext ml = s_set.Context;
+        var rows = SyntheticShapes.GenerateAll(new SyntheticShapesOptions { Count = 64, ClassCount = ShapesSet.Classes, ImageSize = 48, Seed = 8 })
+            .Select(i => new ImageRow { Image = MLImage.CreateFromStream(new MemoryStream(i.Png)), Tags = string.Join(';', i.Labels) })
+            .ToList();
+        IDataView data = ml.Data.LoadFromEnumerable(rows);
+        IDataView labelled = ml.MultiLabel().MapLabels("Label", "Tags", classes: SyntheticShapes.ClassNames(ShapesSet.Classes)).Fit(data).Transform(data);
+        TResNetAslOptions options = s_set.Options(epochs: 1);
+        options.ImageColumnName = "Image";
+        options.ImageFolder = null;
+        options.ValidationSet = labelled;
+        using TResNetAslTransformer model = ml.MultiLabel().TResNetAsl(options).Fit(labelled);
+        MultiLabelMetrics metrics = ml.MultiLabel().Evaluate(model.Transform(labelled));
+        Assert.AreEqual(model.ValidationMetrics!.MeanAveragePrecision, metrics.MeanAveragePrecision, 0.005);
+        foreach (ImageRow row in rows)
+        {
+            row.Image.Dispose();
+        }
+    }
+
+    private sealed class ImageRow
+    {
+        [ImageType(48, 48)]
+        public MLImage Image { get; set; } = null!;
+
+        public string Tags { get; set; } = "";
     }
 
     private static float[][] Scores(IDataView scored)
