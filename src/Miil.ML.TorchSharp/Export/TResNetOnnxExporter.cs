@@ -1,3 +1,4 @@
+using Miil.ML.TorchSharp.Numerics;
 using System.Globalization;
 using System.Text.Json;
 using Google.Protobuf;
@@ -190,7 +191,8 @@ public static class TResNetOnnxExporter
         var norm = (BatchNormAct2d)c["1"];
         // Batch norm in eval mode is y = (x - mean) / sqrt(var + eps) * gamma + beta: fold it into the
         // convolution's weights and a bias (in float64, then float32).
-        using Tensor scale = norm.Weight.to(ScalarType.Float64) / (norm.RunningVar.to(ScalarType.Float64) + BatchNormAct2d.Epsilon).sqrt();
+        using Scalar epsilon = BatchNormAct2d.Epsilon.ToScalar();  // held across the call (Numerics.Scalars)
+        using Tensor scale = norm.Weight.to(ScalarType.Float64) / norm.RunningVar.to(ScalarType.Float64).add(epsilon, Scalars.One).sqrt();
         using Tensor weight = conv.weight!.to(ScalarType.Float64) * scale.view(-1, 1, 1, 1);
         using Tensor bias = norm.Bias.to(ScalarType.Float64) - norm.RunningMean.to(ScalarType.Float64) * scale;
         long k = conv.weight!.shape[2];

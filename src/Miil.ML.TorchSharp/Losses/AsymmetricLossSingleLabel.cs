@@ -1,3 +1,4 @@
+using Miil.ML.TorchSharp.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -53,14 +54,19 @@ public sealed class AsymmetricLossSingleLabel : nn.Module<Tensor, Tensor, Tensor
         Tensor logP = nn.functional.log_softmax(z, 1);
         Tensor p = logP.exp();
         // The reference writes the weight as pow(1 - p*t - (1 - p)*(1 - t), gamma): 1 - p on the
-        // target, p elsewhere; its gradient flows through p.
-        Tensor basis = 1 - p * oneHot - (1 - p) * (1 - oneHot);
-        Tensor gamma = oneHot * Options.GammaPos + (1 - oneHot) * Options.GammaNeg;
-        Tensor weighted = logP * basis.pow(gamma);
+        // target, p elsewhere; its gradient flows through p. Constants are held Scalars and "c - t"
+        // is t.neg().add_(c, 1), so no temporary Scalar can be collected mid-call (Numerics.Scalars).
+        using var s = new HeldScalars();
+        Scalar one = s[1];
+        Tensor offTarget = oneHot.neg().add_(one, one);
+        Tensor oneMinusP = p.neg().add_(one, one);
+        Tensor basis = p.mul(oneHot).neg().add_(one, one).sub(oneMinusP.mul(offTarget));
+        Tensor gamma = oneHot.mul(s[Options.GammaPos]).add(offTarget.mul(s[Options.GammaNeg]), one);
+        Tensor weighted = logP.mul(basis.pow(gamma));
         Tensor target = Options.LabelSmoothing > 0
-            ? oneHot * (1 - Options.LabelSmoothing) + Options.LabelSmoothing / classes
+            ? oneHot.mul(s[1 - Options.LabelSmoothing]).add_(s[Options.LabelSmoothing / classes], one)
             : oneHot;
-        Tensor perSample = (target * weighted).neg().sum(1);
+        Tensor perSample = target.mul(weighted).neg().sum(1);
         Tensor result = Options.Reduction switch
         {
             LossReduction.Sum => perSample.sum(),

@@ -1,4 +1,5 @@
 using TorchSharp;
+using Miil.ML.TorchSharp.Numerics;
 using static TorchSharp.torch;
 
 namespace Miil.ML.TorchSharp.Losses;
@@ -15,53 +16,57 @@ internal static class AsymmetricLossTensorPath
         using var scope = NewDisposeScope();
         Validate(z, y, o);
 
-        double logEps = Math.Log(o.Eps);
+        // Every constant is a held Scalar and every operator tensor-tensor: no temporary Scalar can be
+        // collected mid-call (Numerics.Scalars). "c - t" is written t.neg().add_(c, 1).
+        using var s = new HeldScalars();
+        Scalar one = s[1], zero = s[0];
         Tensor p = z.sigmoid();
-        Tensor posInside = p.ge(o.Eps);
-        Tensor posLog = where(posInside, p.log(), logEps);
-        Tensor posDlog = where(posInside, 1 - p, 0.0);
+        Tensor oneMinusP = p.neg().add_(one, one);
+        Tensor posOutside = p.ge(s[o.Eps]).logical_not();
+        Tensor posLog = p.log().masked_fill(posOutside, s[Math.Log(o.Eps)]);
+        Tensor posDlog = oneMinusP.masked_fill(posOutside, zero);
 
-        Tensor neg = 1 - p;
-        Tensor dneg = (p * neg).neg();
+        Tensor neg = oneMinusP;
+        Tensor dneg = p.mul(neg).neg();
         if (o.Clip > 0)
         {
-            neg = neg + o.Clip;
-            Tensor easy = neg.gt(1.0);
-            neg = neg.clamp_max(1.0);
-            dneg = where(easy, 0.0, dneg);
+            neg = neg.add(s[o.Clip], one);
+            Tensor easy = neg.gt(one);
+            neg = neg.clamp_max(one);
+            dneg = dneg.masked_fill(easy, zero);
         }
-        Tensor negInside = neg.ge(o.Eps);
-        Tensor negLog = where(negInside, neg.log(), logEps);
-        Tensor negDlog = where(negInside, dneg / neg, 0.0);
+        Tensor negOutside = neg.ge(s[o.Eps]).logical_not();
+        Tensor negLog = neg.log().masked_fill(negOutside, s[Math.Log(o.Eps)]);
+        Tensor negDlog = dneg.div(neg).masked_fill(negOutside, zero);
 
         Tensor posLoss = posLog, posGrad = posDlog, negLoss = negLog, negGrad = negDlog;
         if (o.GammaNeg > 0 || o.GammaPos > 0)
         {
-            Tensor posW = (1 - p).pow(o.GammaPos);
-            Tensor negBase = 1 - neg;
-            Tensor negW = negBase.pow(o.GammaNeg);
-            posLoss = posLog * posW;
-            negLoss = negLog * negW;
-            posGrad = posDlog * posW;
-            negGrad = negDlog * negW;
+            Tensor posW = oneMinusP.pow(s[o.GammaPos]);
+            Tensor negBase = neg.neg().add_(one, one);
+            Tensor negW = negBase.pow(s[o.GammaNeg]);
+            posLoss = posLog.mul(posW);
+            negLoss = negLog.mul(negW);
+            posGrad = posDlog.mul(posW);
+            negGrad = negDlog.mul(negW);
             if (!o.DetachFocalWeight)
             {
-                posGrad = posGrad + posLog * (-o.GammaPos) * p * posW;
-                Tensor dw = where(negBase.gt(0.0), o.GammaNeg * negW / negBase * dneg.neg(),
+                posGrad = posGrad.add(posLog.mul(s[-o.GammaPos]).mul(p).mul(posW), one);
+                Tensor dw = where(negBase.gt(zero), negW.mul(s[o.GammaNeg]).div(negBase).mul(dneg.neg()),
                                   o.GammaNeg == 1 ? dneg.neg() : zeros_like(dneg));
-                negGrad = negGrad + negLog * where(dneg.eq(0.0), 0.0, dw);
+                negGrad = negGrad.add(negLog.mul(dw.masked_fill(dneg.eq(zero), zero)), one);
             }
         }
 
-        Tensor positive = y.eq(1.0);
+        Tensor positive = y.eq(one);
         Tensor loss = where(positive, posLoss, negLoss).neg_();
         Tensor grad = where(positive, posGrad, negGrad).neg_();
         long counted = y.numel();
         if (o.IgnoreLabel)
         {
-            Tensor ignored = y.eq(-1.0);
-            loss = loss.masked_fill(ignored, 0.0);
-            grad = grad.masked_fill(ignored, 0.0);
+            Tensor ignored = y.eq(s[-1]);
+            loss = loss.masked_fill(ignored, zero);
+            grad = grad.masked_fill(ignored, zero);
             counted -= ignored.sum().item<long>();
         }
         Tensor output = o.Reduction == LossReduction.None ? loss : loss.sum();
@@ -75,10 +80,11 @@ internal static class AsymmetricLossTensorPath
             long index = z.isfinite().logical_not().flatten().nonzero()[0, 0].item<long>();
             throw new ArgumentException($"Logit at flat index {index} is not finite; the asymmetric loss needs finite logits.", "logits");
         }
-        Tensor allowed = y.eq(0.0).logical_or(y.eq(1.0));
+        using var s = new HeldScalars();
+        Tensor allowed = y.eq(s[0]).logical_or(y.eq(s[1]));
         if (o.IgnoreLabel)
         {
-            allowed = allowed.logical_or(y.eq(-1.0));
+            allowed = allowed.logical_or(y.eq(s[-1]));
         }
         if (!allowed.all().item<bool>())
         {

@@ -1,3 +1,4 @@
+using Miil.ML.TorchSharp.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 using Parameter = TorchSharp.Modules.Parameter;
@@ -68,7 +69,7 @@ internal sealed class AdamOptimizer : IDisposable
             }
             _expAvg[i].mul_(beta1Scalar).add_(grad, alpha: oneMinusBeta1);
             _expAvgSq[i].mul_(beta2).addcmul_(grad, grad, value: oneMinusBeta2);
-            Tensor denom = _expAvgSq[i].sqrt().div_(bias2).add_(epsilon);
+            Tensor denom = _expAvgSq[i].sqrt().div_(bias2).add_(epsilon, Scalars.One);  // add_(Scalar) alone passes a temporary alpha
             p.addcdiv_(_expAvg[i], denom, value: step);
         }
     }

@@ -1,3 +1,4 @@
+using Miil.ML.TorchSharp.Numerics;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -197,7 +198,7 @@ public sealed class TResNet : nn.Module<Tensor, Tensor>
                     nn.init.kaiming_normal_(conv.weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.LeakyReLU);
                     break;
                 case BatchNormAct2d norm:
-                    norm.Weight.fill_(1);
+                    norm.Weight.fill_(Scalars.One);
                     norm.Bias.zero_();
                     break;
             }

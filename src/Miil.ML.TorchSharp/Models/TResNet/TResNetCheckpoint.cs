@@ -1,3 +1,4 @@
+using Miil.ML.TorchSharp.Numerics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Miil.ML.TorchSharp.Checkpoints;
@@ -193,7 +194,8 @@ public static partial class TResNetCheckpoint
                 Tensor destination = target[key];
                 if (convert && normWeights.Contains(key))
                 {
-                    using Tensor converted = value.abs().add_(InPlaceAbnEpsilon);
+                    using Scalar epsilon = InPlaceAbnEpsilon.ToScalar();  // held across the call (Numerics.Scalars)
+                    using Tensor converted = value.abs().add_(epsilon, Scalars.One);
                     destination.copy_(converted);
                 }
                 else
