@@ -22,7 +22,9 @@ internal static class SafetensorsFile
 
     public sealed record Contents(IReadOnlyList<(string Name, Tensor Tensor)> Tensors, IReadOnlyDictionary<string, string> Metadata);
 
-    public static Contents Read(string path)
+    /// <param name="path">The file.</param>
+    /// <param name="metadataOnly">Read the header only: metadata, no tensors.</param>
+    public static Contents Read(string path, bool metadataOnly = false)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         long fileLength = stream.Length;
@@ -68,6 +70,10 @@ internal static class SafetensorsFile
             entries.Add(Describe(path, name, node, dataLength));
         }
 
+        if (metadataOnly)
+        {
+            return new Contents([], metadata);
+        }
         var tensors = new List<(string, Tensor)>(entries.Count);
         try
         {
@@ -112,7 +118,9 @@ internal static class SafetensorsFile
         long offset = 0;
         foreach ((string name, Tensor tensor) in tensors)
         {
-            using Tensor cpu = tensor.detach().cpu().contiguous();
+            // The scope frees the detached view and any device copy at once (this runs for every checkpoint).
+            using var scope = NewDisposeScope();
+            Tensor cpu = tensor.detach().cpu().contiguous();
             byte[] bytes = cpu.bytes.ToArray();
             header[name] = new JsonObject
             {

@@ -100,7 +100,9 @@ internal sealed class AdamOptimizer : IDisposable
     {
         if (!state.TryGetValue(key, out Tensor? value) || !value.shape.SequenceEqual(into.shape))
         {
-            throw new InvalidOperationException($"Checkpoint {source} lacks optimizer state '{key}' of shape [{string.Join(", ", into.shape)}].");
+            throw new InvalidOperationException(value is null
+                ? $"Checkpoint {source} lacks optimizer state '{key}'."
+                : $"Checkpoint {source} has optimizer state '{key}' of shape [{string.Join(", ", value.shape)}]; the model needs [{string.Join(", ", into.shape)}].");
         }
         into.copy_(value);
     }

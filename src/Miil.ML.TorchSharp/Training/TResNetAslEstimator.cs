@@ -31,13 +31,17 @@ public sealed class TResNetAslEstimator : IEstimator<TResNetAslTransformer>
     public TResNetAslTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        TrainingData train = TrainingData.Read(input, Options, "training", null);
+        Options.Validate();  // again: the options object is mutable
+        using TrainingData train = TrainingData.Read(input, Options, "training", null);
         if (!train.PositivesPerClass().Any(p => p > 0))
         {
             throw new ArgumentException($"The training labels ('{Options.LabelColumnName}') have no positive anywhere: there is nothing to learn.");
         }
-        TrainingData? validation = Options.ValidationSet is null ? null : TrainingData.Read(Options.ValidationSet, Options, "validation", train.ClassNames);
-        int seed = Options.Seed ?? ((IHostEnvironment)_context).Register("Miil.ML.TResNetAsl").Rand.Next();
+        using TrainingData? validation = Options.ValidationSet is null ? null : TrainingData.Read(Options.ValidationSet, Options, "validation", train.ClassNames);
+        // A run resumed without an explicit seed continues with its checkpoint's; otherwise one comes from the context.
+        int seed = Options.Seed
+            ?? (Options.CheckpointDirectory is string directory ? TrainingCheckpoint.SeedOf(Path.Combine(directory, TrainingCheckpoint.FileName)) : null)
+            ?? ((IHostEnvironment)_context).Register("Miil.ML.TResNetAsl").Rand.Next();
         TrainingResult result = new TResNetAslTrainer(_context, Options, seed).Run(train, validation);
         try
         {

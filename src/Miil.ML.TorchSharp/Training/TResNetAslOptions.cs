@@ -121,6 +121,10 @@ public sealed class TResNetAslOptions
         ArgumentNullException.ThrowIfNull(Loss, nameof(Loss));
         ArgumentNullException.ThrowIfNull(Augmentation, nameof(Augmentation));
         Loss.Validate();
+        if (Loss.Reduction == LossReduction.None)
+        {
+            throw new ArgumentException("Loss.Reduction None gives a loss per element, which cannot be back-propagated as one step; use Sum (the reference), Mean or BatchMean.", nameof(Loss));
+        }
         Augmentation.Validate();
         Positive(ImageSize, nameof(ImageSize));
         if (ImageSize % 4 != 0)

@@ -38,7 +38,8 @@ internal sealed partial class TResNetAslTrainer
         Fingerprint = new TrainingFingerprint(
             _options.Architecture.Name, _options.Architecture.Layers.ToArray(), _options.Architecture.WidthFactor, train.ClassNames.ToArray(),
             _options.ImageSize, _options.BatchSize, _options.EffectiveScheduleEpochs, train.Count, _seed, _options.EmaDecay,
-            _options.Loss.ToString(), _options.LearningRate, _options.WeightDecay, _options.WeightDecayKind.ToString()),
+            _options.Loss.ToString(), _options.LearningRate, _options.WeightDecay, _options.WeightDecayKind.ToString(),
+            _options.Augmentation.ToString(), train.Digest()),
     };
 
     /// <summary>A fresh model of the same shape on <paramref name="device"/>.</summary>
@@ -72,7 +73,7 @@ internal sealed partial class TResNetAslTrainer
         return order;
     }
 
-    /// <summary>One optimisation step; returns the batch's loss per image.</summary>
+    /// <summary>One optimisation step; returns the batch's loss summed over its images (whatever the loss's reduction).</summary>
     private static double Step(TResNet model, AsymmetricLoss loss, AdamOptimizer adam, Batch batch, double lr, double beta1, Device device, int classes, int size)
     {
         using var scope = NewDisposeScope();
@@ -83,7 +84,13 @@ internal sealed partial class TResNetAslTrainer
         Tensor l = loss.forward(logits, y);
         l.backward();
         adam.Step(lr, beta1);
-        return l.item<float>();
+        double value = l.item<float>();
+        return loss.Options.Reduction switch
+        {
+            LossReduction.BatchMean => value * batch.Count,
+            LossReduction.Mean => value * batch.Count * classes,  // exact without ignored labels
+            _ => value,
+        };
     }
 
     /// <summary>Probabilities of <paramref name="model"/> (eval mode) for every validation row, row-major.</summary>

@@ -26,6 +26,8 @@ internal sealed partial class TResNetAslTrainer
 
     private readonly MLContext _context;
     private readonly TResNetAslOptions _options;
+    private static readonly object SeedLock = new();
+
     private readonly int _seed;
     private double? _lastRawMap;
     private double? _lastEmaMap;
@@ -48,8 +50,14 @@ internal sealed partial class TResNetAslTrainer
         int stepsPerEpoch = loader.BatchCount;
         var schedule = new OneCycleSchedule(_options.LearningRate, (long)stepsPerEpoch * _options.EffectiveScheduleEpochs);
 
-        random.manual_seed(_seed);
-        TResNet model = CreateModel(classes);
+        // libtorch's default generator is global: seeding and initialisation happen together under a
+        // lock, so that two Fits on different threads each get the initialisation of their own seed.
+        TResNet model;
+        lock (SeedLock)
+        {
+            random.manual_seed(_seed);
+            model = CreateModel(classes);
+        }
         TResNet? best = null;
         ModelEma? ema = null;
         AdamOptimizer? adam = null;
@@ -67,7 +75,9 @@ internal sealed partial class TResNetAslTrainer
             if (checkpoint is not null && File.Exists(checkpoint))
             {
                 state = Resume(checkpoint, state.Fingerprint, model, ema, adam, ref best);
-                ContextLog.Info(_context, LogSource, $"Resuming from '{checkpoint}': epoch {state.Epoch + 1}, batch {state.BatchInEpoch + 1}.");
+                ContextLog.Info(_context, LogSource, state.Epoch >= _options.Epochs
+                    ? $"The run in '{checkpoint}' is complete ({state.Epoch} epochs): returning its model without training."
+                    : $"Resuming from '{checkpoint}': epoch {state.Epoch + 1}, batch {state.BatchInEpoch + 1}.");
             }
 
             while (state.Epoch < _options.Epochs && !StopEarly(state))
@@ -157,8 +167,16 @@ internal sealed partial class TResNetAslTrainer
                 CopyState(model, selected);
             }
             best = null;
-            selected.eval();
-            return Finish(selected, train, validation, preprocessor, device, state);
+            try
+            {
+                selected.eval();
+                return Finish(selected, train, validation, preprocessor, device, state);
+            }
+            catch
+            {
+                selected.Dispose();
+                throw;
+            }
         }
         finally
         {

@@ -7,7 +7,8 @@ namespace Miil.ML.TorchSharp.Training;
 /// <summary>What identifies a run: a checkpoint resumes only the run it came from.</summary>
 internal sealed record TrainingFingerprint(
     string Architecture, int[] Layers, double WidthFactor, string[] ClassNames, int ImageSize, int BatchSize,
-    int ScheduleEpochs, int Rows, int Seed, double? EmaDecay, string Loss, double LearningRate, double WeightDecay, string WeightDecayKind)
+    int ScheduleEpochs, int Rows, int Seed, double? EmaDecay, string Loss, double LearningRate, double WeightDecay, string WeightDecayKind,
+    string Augmentation, string Data)
 {
     public IEnumerable<string> DifferencesFrom(TrainingFingerprint other)
     {
@@ -24,7 +25,8 @@ internal sealed record TrainingFingerprint(
             ("image size", other.ImageSize, ImageSize), ("batch size", other.BatchSize, BatchSize), ("schedule epochs", other.ScheduleEpochs, ScheduleEpochs),
             ("training rows", other.Rows, Rows), ("seed", other.Seed, Seed), ("EMA decay", other.EmaDecay?.ToString() ?? "off", EmaDecay?.ToString() ?? "off"),
             ("loss", other.Loss, Loss), ("learning rate", other.LearningRate, LearningRate), ("weight decay", other.WeightDecay, WeightDecay),
-            ("weight decay kind", other.WeightDecayKind, WeightDecayKind),
+            ("weight decay kind", other.WeightDecayKind, WeightDecayKind), ("augmentation", other.Augmentation, Augmentation),
+            ("training data (paths and labels)", other.Data, Data),
         })
         {
             if (!a.Equals(b))
@@ -85,6 +87,17 @@ internal static class TrainingCheckpoint
 
     public static void Save(string path, TrainingState state, IEnumerable<(string Name, Tensor Tensor)> tensors)
         => SafetensorsFile.Write(path, tensors, new Dictionary<string, string> { [StateKey] = JsonSerializer.Serialize(state, Json) });
+
+    /// <summary>The seed of the run whose checkpoint is at <paramref name="path"/>, or null when there is none (reads the header only).</summary>
+    public static int? SeedOf(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        SafetensorsFile.Contents contents = SafetensorsFile.Read(path, metadataOnly: true);
+        return contents.Metadata.TryGetValue(StateKey, out string? json) ? JsonSerializer.Deserialize<TrainingState>(json, Json)?.Fingerprint.Seed : null;
+    }
 
     /// <summary>Reads a checkpoint; the caller disposes the tensors.</summary>
     public static (TrainingState State, Dictionary<string, Tensor> Tensors) Load(string path)

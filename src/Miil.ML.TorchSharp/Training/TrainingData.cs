@@ -9,7 +9,7 @@ namespace Miil.ML.TorchSharp.Training;
 /// never decoded pixels) and the label matrix, checked against the data contract (known-size
 /// Single vector with class names as slot names; 1, 0 or -1).
 /// </summary>
-internal sealed class TrainingData
+internal sealed class TrainingData : IDisposable
 {
     private TrainingData(string role, IReadOnlyList<string>? paths, IReadOnlyList<MLImage>? images, float[] labels, IReadOnlyList<string> classNames)
     {
@@ -25,6 +25,7 @@ internal sealed class TrainingData
 
     public IReadOnlyList<string>? Paths { get; }
 
+    /// <summary>Copies of the column's images, owned by this object (<see cref="Dispose"/>).</summary>
     public IReadOnlyList<MLImage>? Images { get; }
 
     /// <summary>Row-major N x C.</summary>
@@ -127,8 +128,12 @@ internal sealed class TrainingData
                 }
                 else
                 {
+                    // Copied: ML.NET's image transforms dispose the image they handed out when their getter runs again.
+                    picture = null!;
                     getImage!(ref picture);
-                    images!.Add(picture ?? throw new InvalidDataException($"The {role} data has no image at row {index} (column '{options.ImageColumnName}')."));
+                    images!.Add(picture is null
+                        ? throw new InvalidDataException($"The {role} data has no image at row {index} (column '{options.ImageColumnName}').")
+                        : MLImage.CreateFromPixels(picture.Width, picture.Height, picture.PixelFormat, picture.Pixels));
                 }
                 int k = 0;
                 foreach (float v in row.DenseValues())
@@ -148,6 +153,27 @@ internal sealed class TrainingData
             throw new ArgumentException($"The {role} data has no rows.");
         }
         return new TrainingData(role, paths, images, labels.ToArray(), classes);
+    }
+
+    /// <summary>A digest of the rows (paths, or image sizes, and labels): a checkpoint resumes only the data it was trained on.</summary>
+    public string Digest()
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        for (int row = 0; row < Count; row++)
+        {
+            string image = Paths is not null ? Paths[row] : $"{Images![row].Width}x{Images[row].Height}";
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(image + "\n"));
+        }
+        hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Labels.AsSpan()));
+        return Convert.ToHexString(hash.GetHashAndReset())[..16];
+    }
+
+    public void Dispose()
+    {
+        foreach (MLImage image in Images ?? [])
+        {
+            image.Dispose();
+        }
     }
 
     /// <summary>Positive labels per class.</summary>

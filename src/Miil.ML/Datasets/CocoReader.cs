@@ -21,7 +21,7 @@ internal static class CocoReader
         var images = new List<(long Id, string FileName)>();
         var annotations = new List<Annotation>();
         var categories = new List<(long Id, string Name)>();
-        bool sawImages = false, sawCategories = false;
+        bool sawImages = false, sawCategories = false, sawAnnotations = false;
         using (var json = new JsonTokenStream(annotationsPath))
         {
             json.Expect(JsonTokenType.StartObject, "a JSON object at the top level");
@@ -37,6 +37,7 @@ internal static class CocoReader
                             images.Add((Id(fields, "id", "an image", annotationsPath), Text(fields, "file_name", $"image {Id(fields, "id", "an image", annotationsPath)}", annotationsPath))));
                         break;
                     case "annotations":
+                        sawAnnotations = true;
                         ReadArray(json, section, fields =>
                         {
                             long id = Id(fields, "id", "an annotation", annotationsPath);
@@ -59,7 +60,16 @@ internal static class CocoReader
             throw new InvalidDataException($"'{annotationsPath}' is not a COCO instances file: it has no \"{(sawImages ? "categories" : "images")}\" array.");
         }
 
+        if (!sawAnnotations && !options.KeepImagesWithoutAnnotations)
+        {
+            throw new InvalidDataException($"'{annotationsPath}' has no \"annotations\" array, so no image has a label (an image-info file?). Set KeepImagesWithoutAnnotations to load it anyway.");
+        }
         categories.Sort((a, b) => a.Id.CompareTo(b.Id));
+        var duplicateName = categories.GroupBy(c => c.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicateName is not null)
+        {
+            throw new InvalidDataException($"'{annotationsPath}' names categories {string.Join(" and ", duplicateName.Select(c => c.Id))} both '{duplicateName.Key}'; class names must be unique.");
+        }
         var duplicateCategory = categories.GroupBy(c => c.Id).FirstOrDefault(g => g.Count() > 1);
         if (duplicateCategory is not null)
         {

@@ -15,6 +15,8 @@ internal sealed class JsonTokenStream : IDisposable
     private int _offset;
     private int _length;
     private bool _final;
+    private long _consumed;
+    private bool _started;
     private JsonReaderState _state = new(new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
 
     public JsonTokenStream(string path)
@@ -57,6 +59,11 @@ internal sealed class JsonTokenStream : IDisposable
             catch (JsonException e)
             {
                 throw new InvalidDataException($"'{Path}' is not valid JSON at line {e.LineNumber + 1}: {e.Message}", e);
+            }
+            catch (Exception e) when (e is InvalidOperationException or FormatException)
+            {
+                // A string that is not valid UTF-8, or a number outside double's range.
+                throw new InvalidDataException($"'{Path}' has a value that cannot be read near byte {_consumed + _offset}: {e.Message}", e);
             }
             if (read)
             {
@@ -114,11 +121,21 @@ internal sealed class JsonTokenStream : IDisposable
         {
             _buffer.AsSpan(_offset, remaining).CopyTo(_buffer);
         }
+        _consumed += _offset;
         _offset = 0;
         _length = remaining;
-        int read = _stream.Read(_buffer, _length, _buffer.Length - _length);
+        int read = _stream.ReadAtLeast(_buffer.AsSpan(_length), Math.Min(3, _buffer.Length - _length), throwOnEndOfStream: false);
         _length += read;
         _final = read == 0;
+        if (!_started)
+        {
+            // Utf8JsonReader does not skip a UTF-8 byte-order mark; exports from Windows tools often start with one.
+            _started = true;
+            if (_length >= 3 && _buffer[0] == 0xEF && _buffer[1] == 0xBB && _buffer[2] == 0xBF)
+            {
+                _offset = 3;
+            }
+        }
     }
 
     public void Dispose()

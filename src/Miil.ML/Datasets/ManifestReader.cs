@@ -22,7 +22,7 @@ internal static class ManifestReader
         foreach (string line in File.ReadLines(path))
         {
             lineNumber++;
-            if ((lineNumber == 1 && options.HasHeader) || line.Length == 0)
+            if ((lineNumber == 1 && options.HasHeader) || string.IsNullOrWhiteSpace(line))
             {
                 continue;
             }

@@ -81,6 +81,17 @@ public sealed class CocoReaderTests
     }
 
     [TestMethod]
+    public void AByteOrderMarkIsSkipped()
+    {
+        using var f = new DatasetFixture();
+        string json = Path.Combine(f.Root, "bom.json");
+        File.WriteAllText(json, """{"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [{"id": 1, "image_id": 1, "category_id": 1}], "categories": [{"id": 1, "name": "a"}]}""",
+            new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+        Assert.AreEqual(0xEF, File.ReadAllBytes(json)[0]);
+        Assert.HasCount(1, DatasetFixture.Rows(f.Context.MultiLabel().LoadCoco(json, f.Root, new CocoOptions { CheckFilesExist = false })));
+    }
+
+    [TestMethod]
     public void BadInputNamesFileAndLineOrId()
     {
         using var f = new DatasetFixture();
@@ -109,6 +120,13 @@ public sealed class CocoReaderTests
         var gone = Assert.ThrowsExactly<FileNotFoundException>(() => ml.LoadCoco(good, f.Root));
         StringAssert.Contains(gone.Message, "gone.jpg");
         StringAssert.Contains(gone.Message, "image 4");
+
+        string twice = f.Write("twice.json", """{"images": [], "annotations": [], "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "a"}]}""");
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => ml.LoadCoco(twice, f.Root, options)).Message, "categories 1 and 2");
+
+        string info = f.Write("info.json", """{"images": [{"id": 1, "file_name": "a.jpg"}], "categories": [{"id": 1, "name": "a"}]}""");
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => ml.LoadCoco(info, f.Root, options)).Message, "no \"annotations\"");
+        Assert.HasCount(1, DatasetFixture.Rows(ml.LoadCoco(info, f.Root, options with { KeepImagesWithoutAnnotations = true })));
 
         string notCoco = f.Write("list.json", "[1, 2, 3]");
         Assert.ThrowsExactly<InvalidDataException>(() => ml.LoadCoco(notCoco, f.Root, options));

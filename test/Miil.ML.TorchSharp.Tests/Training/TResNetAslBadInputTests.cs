@@ -141,6 +141,13 @@ public sealed class TResNetAslBadInputTests
         StringAssert.Contains(e.Message, "another run");
         StringAssert.Contains(e.Message, "batch size");
         CollectionAssert.AreEqual(before, File.ReadAllBytes(checkpoint));
+
+        // Same settings, same rows in another order: other data, refused too.
+        TResNetAslOptions reordered = s_set.Options(1);
+        reordered.CheckpointDirectory = scratch.Path;
+        e = Assert.ThrowsExactly<InvalidOperationException>(() => Fit(reordered, s_set.Context.Data.ShuffleRows(s_set.Train, seed: 3)));
+        StringAssert.Contains(e.Message, "training data");
+        CollectionAssert.AreEqual(before, File.ReadAllBytes(checkpoint));
     }
 
     [TestMethod]
@@ -187,6 +194,14 @@ public sealed class TResNetAslBadInputTests
         options = s_set.Options(1);
         options.EmaDecay = 1;
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => s_set.Context.MultiLabel().TResNetAsl(options));
+        options = s_set.Options(1);
+        options.Loss = options.Loss with { Reduction = Miil.ML.TorchSharp.Losses.LossReduction.None };
+        Assert.ThrowsExactly<ArgumentException>(() => s_set.Context.MultiLabel().TResNetAsl(options));
+        // The options object is mutable: Fit checks it again.
+        options = s_set.Options(1);
+        TResNetAslEstimator estimator = s_set.Context.MultiLabel().TResNetAsl(options);
+        options.BatchSize = 0;
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => estimator.Fit(s_set.Train));
     }
 
     [TestMethod]

@@ -1,8 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Miil.ML.Datasets;
 using Miil.ML.Evaluation;
-using Microsoft.ML.Transforms.Image;
 using Miil.ML.Onnx;
 using Miil.ML.Onnx.Scoring;
 using Miil.ML.TorchSharp.Tests.Infrastructure;
@@ -112,33 +110,49 @@ public sealed class TResNetAslTrainingTests
     }
 
     [TestMethod]
-    public void TrainsOnAnInMemoryImageColumnAndScoresIt()
+    public void TrainsOnAnImageColumnFromLoadImagesAndScoresIt()
     {
+        // LoadImages disposes the image it handed out when its getter runs again: Fit must keep copies.
         MLContext ml = s_set.Context;
-        var rows = SyntheticShapes.GenerateAll(new SyntheticShapesOptions { Count = 64, ClassCount = ShapesSet.Classes, ImageSize = 48, Seed = 8 })
-            .Select(i => new ImageRow { Image = MLImage.CreateFromStream(new MemoryStream(i.Png)), Tags = string.Join(';', i.Labels) })
-            .ToList();
-        IDataView data = ml.Data.LoadFromEnumerable(rows);
-        IDataView labelled = ml.MultiLabel().MapLabels("Label", "Tags", classes: SyntheticShapes.ClassNames(ShapesSet.Classes)).Fit(data).Transform(data);
+        ITransformer load = ml.Transforms.LoadImages("Image", s_set.Folder, "ImagePath").Fit(s_set.Train);
+        IDataView train = ml.Data.TakeRows(load.Transform(s_set.Train), 64);
+        IDataView validation = load.Transform(s_set.Validation);
         TResNetAslOptions options = s_set.Options(epochs: 1);
         options.ImageColumnName = "Image";
         options.ImageFolder = null;
-        options.ValidationSet = labelled;
-        using TResNetAslTransformer model = ml.MultiLabel().TResNetAsl(options).Fit(labelled);
-        MultiLabelMetrics metrics = ml.MultiLabel().Evaluate(model.Transform(labelled));
+        options.ValidationSet = validation;
+        using TResNetAslTransformer model = ml.MultiLabel().TResNetAsl(options).Fit(train);
+        Assert.AreEqual(0, model.SkippedImages);
+        MultiLabelMetrics metrics = ml.MultiLabel().Evaluate(model.Transform(validation));
         Assert.AreEqual(model.ValidationMetrics!.MeanAveragePrecision, metrics.MeanAveragePrecision, 0.005);
-        foreach (ImageRow row in rows)
-        {
-            row.Image.Dispose();
-        }
     }
 
-    private sealed class ImageRow
+    [TestMethod]
+    public void ARunWithoutAnExplicitSeedResumesWithItsCheckpointsSeed()
     {
-        [ImageType(48, 48)]
-        public MLImage Image { get; set; } = null!;
-
-        public string Tags { get; set; } = "";
+        using var directory = new ScratchDirectory();
+        TResNetAslOptions Options(IProgress<TrainingProgress>? progress)
+        {
+            TResNetAslOptions o = s_set.Options(epochs: 2);
+            o.Seed = null;
+            o.ValidationSet = null;
+            o.CheckpointDirectory = directory.Path;
+            o.Progress = progress;
+            return o;
+        }
+        // Each context draws another seed; the second run must still resume the first.
+        var crash = new Recorder(p =>
+        {
+            if (p.Phase == TrainingPhase.Training && p.Epoch == 2)
+            {
+                throw new SimulatedCrash();
+            }
+        });
+        Assert.ThrowsExactly<SimulatedCrash>(() => new MLContext().MultiLabel().TResNetAsl(Options(crash)).Fit(s_set.Train));
+        var steps = new List<TrainingProgress>();
+        using TResNetAslTransformer resumed = new MLContext().MultiLabel().TResNetAsl(Options(new Recorder(steps.Add))).Fit(s_set.Train);
+        Assert.AreEqual(2, steps.First(p => p.Phase == TrainingPhase.Training).Epoch, "resumed in epoch 2");
+        Assert.HasCount(2, resumed.History);
     }
 
     private static float[][] Scores(IDataView scored)
