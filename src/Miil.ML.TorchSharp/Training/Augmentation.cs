@@ -19,20 +19,8 @@ internal static class Augmentation
 
     private const float Fill = 128f / 255f;
 
-    /// <summary>A generator for the image at <paramref name="position"/> of <paramref name="epoch"/>'s order (SplitMix64 of the three numbers).</summary>
-    public static Random RandomFor(int seed, int epoch, long position)
-    {
-        ulong x = Mix((ulong)(uint)seed ^ Mix((ulong)(uint)epoch + 0x9E3779B97F4A7C15UL * (ulong)(position + 1)));
-        return new Random((int)(x ^ (x >> 32)));
-    }
-
-    private static ulong Mix(ulong z)
-    {
-        z += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+    /// <summary>A generator for the image at <paramref name="position"/> of <paramref name="epoch"/>'s order, the same in every process.</summary>
+    public static Random RandomFor(int seed, int epoch, long position) => StableRandom.Create((uint)seed, epoch, position);
 
     public static void Apply(Span<float> image, int size, AugmentationOptions options, Random random, float[] scratch)
     {

@@ -52,7 +52,7 @@ public static class SyntheticShapes
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         ArgumentOutOfRangeException.ThrowIfNegative(index);
-        var random = new Random(HashCode.Combine(options.Seed, index, 0x5eed));
+        Random random = StableRandom.Create(options.Seed, index, 0x5eed);
         double[] cumulative = ClassWeights(options);
         int size = options.ImageSize;
 
