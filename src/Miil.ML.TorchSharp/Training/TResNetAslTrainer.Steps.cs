@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Miil.ML.Evaluation;
 using Miil.ML.Onnx.Scoring;
 using Miil.ML.TorchSharp.Losses;
@@ -73,12 +74,23 @@ internal sealed partial class TResNetAslTrainer
         return order;
     }
 
+    /// <summary>
+    /// A CPU tensor holding a copy of <paramref name="data"/>: one copy into native memory, no managed
+    /// array in between (a batch at 224 px is megabytes, and large managed arrays cost full collections).
+    /// </summary>
+    private static Tensor FromSpan(ReadOnlySpan<float> data, long[] shape)
+    {
+        Tensor t = empty(shape, ScalarType.Float32);
+        MemoryMarshal.AsBytes(data).CopyTo(t.bytes);
+        return t;
+    }
+
     /// <summary>One optimisation step; returns the batch's loss summed over its images (whatever the loss's reduction).</summary>
     private static double Step(TResNet model, AsymmetricLoss loss, AdamOptimizer adam, Batch batch, double lr, double beta1, Device device, int classes, int size)
     {
         using var scope = NewDisposeScope();
-        Tensor x = tensor(batch.Pixels.AsSpan(0, batch.Count * 3 * size * size).ToArray(), [batch.Count, 3, size, size]).to(device);
-        Tensor y = tensor(batch.Labels.AsSpan(0, batch.Count * classes).ToArray(), [batch.Count, classes]).to(device);
+        Tensor x = FromSpan(batch.Pixels.AsSpan(0, batch.Count * 3 * size * size), [batch.Count, 3, size, size]).to(device);
+        Tensor y = FromSpan(batch.Labels.AsSpan(0, batch.Count * classes), [batch.Count, classes]).to(device);
         model.zero_grad();
         Tensor logits = model.forward(x);
         Tensor l = loss.forward(logits, y);
@@ -109,7 +121,7 @@ internal sealed partial class TResNetAslTrainer
                 using var scope = NewDisposeScope();
                 using IDisposable noGrad = no_grad();
                 int size = preprocessor.ImageSize;
-                Tensor x = tensor(b.Pixels.AsSpan(0, b.Count * preprocessor.Length).ToArray(), [b.Count, 3, size, size]).to(device);
+                Tensor x = FromSpan(b.Pixels.AsSpan(0, b.Count * preprocessor.Length), [b.Count, 3, size, size]).to(device);
                 Tensor p = model.forward(x).sigmoid().cpu();
                 p.data<float>().CopyTo(scores.AsSpan(row * data.ClassCount, b.Count * data.ClassCount));
                 row += b.Count;
