@@ -212,6 +212,13 @@ public sealed class TResNetAslBadInputTests
         options.ValidationSet = null;
         var e = Assert.ThrowsExactly<InvalidOperationException>(() => context.MultiLabel().TResNetAsl(options).Fit(s_set.Train));
         StringAssert.Contains(e.Message, "FallbackToCpu");
+
+        var fallback = new MLContext(seed: 1) { GpuDeviceId = 0, FallbackToCpu = true };
+        var messages = new List<string>();
+        fallback.Log += (_, m) => { lock (messages) { messages.Add(m.Message); } };
+        using TResNetAslTransformer model = fallback.MultiLabel().TResNetAsl(options).Fit(s_set.Train);
+        Assert.IsTrue(messages.Any(m => m.Contains("Training on the CPU", StringComparison.Ordinal)), string.Join("\n", messages.Take(20)));
+        Assert.IsTrue(messages.Any(m => m.Contains("Epoch 1/1", StringComparison.Ordinal)), "an epoch line in the log");
     }
 
     /// <summary>Gives the 2-slot label column of the hand-made rows the class names "cat" and "dog".</summary>
