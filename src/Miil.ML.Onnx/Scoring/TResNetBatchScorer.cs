@@ -14,6 +14,8 @@ public sealed class TResNetBatchScorer : IDisposable
     private readonly OnnxSession _session;
     private readonly ImagePreprocessor _preprocessor;
     private readonly System.Buffers.ArrayPool<float> _buffers = System.Buffers.ArrayPool<float>.Create(1 << 28, 4);
+    private readonly MLContext _context;
+    private long _skipped;
 
     /// <summary>Opens the model on the device <paramref name="mlContext"/> asks for (GPU with CPU fallback by its settings).</summary>
     /// <param name="mlContext">Context: GPU settings and logging.</param>
@@ -26,6 +28,7 @@ public sealed class TResNetBatchScorer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(model);
+        _context = mlContext;
         _session = OnnxSessionFactory.Create(model, gpuDeviceId, fallbackToCpu,
             warning => ContextLog.Warning(mlContext, nameof(TResNetBatchScorer), warning));
         try
@@ -42,6 +45,16 @@ public sealed class TResNetBatchScorer : IDisposable
 
     /// <summary>The model's classes, thresholds and input size.</summary>
     public TResNetOnnxModel Model { get; }
+
+    /// <summary>
+    /// Score unreadable images (missing, empty, damaged, too large) as missing values (NaN scores, no
+    /// predicted label), each logged and counted in <see cref="SkippedImages"/>, instead of failing.
+    /// Default false: the first unreadable image stops scoring, named.
+    /// </summary>
+    public bool SkipUnreadableImages { get; init; }
+
+    /// <summary>Images scored as missing so far (with <see cref="SkipUnreadableImages"/>).</summary>
+    public long SkippedImages => Interlocked.Read(ref _skipped);
 
     /// <summary>Where the session runs.</summary>
     public OnnxDevice Device => _session.Device;
@@ -65,17 +78,17 @@ public sealed class TResNetBatchScorer : IDisposable
     internal PreparedBatch Prepare(IReadOnlyList<string> paths)
     {
         ArgumentNullException.ThrowIfNull(paths);
-        return Prepare(paths.Count, input => _preprocessor.Fill(paths, input));
+        return Prepare(paths.Count, input => _preprocessor.Fill(paths, input), (i, into) => _preprocessor.Fill([paths[i]], into), i => $"'{paths[i]}'");
     }
 
     /// <summary>The model input of a batch of images.</summary>
     internal PreparedBatch Prepare(IReadOnlyList<Microsoft.ML.Data.MLImage> images)
     {
         ArgumentNullException.ThrowIfNull(images);
-        return Prepare(images.Count, input => _preprocessor.Fill(images, input));
+        return Prepare(images.Count, input => _preprocessor.Fill(images, input), (i, into) => _preprocessor.Fill([images[i]], into), i => $"image {i} of the batch");
     }
 
-    private PreparedBatch Prepare(int n, Action<float[]> fill)
+    private PreparedBatch Prepare(int n, Action<float[]> fill, Action<int, float[]> fillOne, Func<int, string> name)
     {
         // Input buffers are rented and given back: a batch of 64 at 224 px is 38 MB.
         var batch = new PreparedBatch(_buffers, n, n * _preprocessor.Length);
@@ -83,7 +96,14 @@ public sealed class TResNetBatchScorer : IDisposable
         {
             if (n > 0)
             {
-                fill(batch.Input);
+                try
+                {
+                    fill(batch.Input);
+                }
+                catch (InvalidOperationException) when (SkipUnreadableImages)
+                {
+                    FillOneByOne(batch, fillOne, name);
+                }
             }
             return batch;
         }
@@ -91,6 +111,29 @@ public sealed class TResNetBatchScorer : IDisposable
         {
             batch.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>After a batch failed: each image alone, so that only the unreadable ones are marked missing (zero input).</summary>
+    private void FillOneByOne(PreparedBatch batch, Action<int, float[]> fillOne, Func<int, string> name)
+    {
+        int length = _preprocessor.Length;
+        var single = new float[length];
+        batch.Missing = new bool[batch.Count];
+        for (int i = 0; i < batch.Count; i++)
+        {
+            try
+            {
+                fillOne(i, single);
+                single.CopyTo(batch.Input.AsSpan(i * length, length));
+            }
+            catch (InvalidOperationException e)
+            {
+                batch.Input.AsSpan(i * length, length).Clear();
+                batch.Missing[i] = true;
+                Interlocked.Increment(ref _skipped);
+                ContextLog.Warning(_context, nameof(TResNetBatchScorer), $"Scored {name(i)} as missing: {e.Message}");
+            }
         }
     }
 
@@ -109,6 +152,14 @@ public sealed class TResNetBatchScorer : IDisposable
             [TResNetOnnxModel.InputName], [tensor], [TResNetOnnxModel.ScoreName, TResNetOnnxModel.PredictedLabelsName]);
         float[] scores = outputs[0].GetTensorDataAsSpan<float>()[..(n * classes)].ToArray();
         bool[] decisions = outputs[1].GetTensorDataAsSpan<bool>()[..(n * classes)].ToArray();
+        for (int i = 0; i < n && batch.Missing is not null; i++)
+        {
+            if (batch.Missing[i])
+            {
+                scores.AsSpan(i * classes, classes).Fill(float.NaN);
+                decisions.AsSpan(i * classes, classes).Clear();
+            }
+        }
         return (scores, decisions);
     }
 
@@ -122,6 +173,9 @@ internal sealed class PreparedBatch(System.Buffers.ArrayPool<float> pool, int co
     private float[]? _input = pool.Rent(Math.Max(1, length));
 
     public int Count { get; } = count;
+
+    /// <summary>Rows whose image could not be read (scored as missing), or null when all were read.</summary>
+    public bool[]? Missing { get; set; }
 
     public float[] Input => _input ?? throw new ObjectDisposedException(nameof(PreparedBatch));
 

@@ -26,7 +26,10 @@ internal static class TResNetModelLoader
         TResNetScoringOptions resolved = options with { ImageFolder = options.ImageFolder ?? (string.IsNullOrEmpty(folder) ? null : folder) };
         resolved.Validate();
         var scorer = new TResNetBatchScorer(context, onnx, resolved.ImageFolder,
-            resolved.GpuDeviceId ?? context.GpuDeviceId, resolved.FallbackToCpu ?? context.FallbackToCpu, $"the ONNX model in '{path}'");
+            resolved.GpuDeviceId ?? context.GpuDeviceId, resolved.FallbackToCpu ?? context.FallbackToCpu, $"the ONNX model in '{path}'")
+        {
+            SkipUnreadableImages = resolved.SkipUnreadableImages,
+        };
         var transformer = new TResNetScoringTransformer(scorer, stock, resolved);
         try
         {

@@ -31,7 +31,10 @@ public sealed class TResNetScoringEstimator : IEstimator<TResNetScoringTransform
         ArgumentNullException.ThrowIfNull(input);
         bool fromPaths = TResNetScoringTransformer.CheckImageColumn(input.Schema, Options.ImageColumnName);
         var scorer = new TResNetBatchScorer(_context, _model, Options.ImageFolder,
-            Options.GpuDeviceId ?? _context.GpuDeviceId, Options.FallbackToCpu ?? _context.FallbackToCpu, _source);
+            Options.GpuDeviceId ?? _context.GpuDeviceId, Options.FallbackToCpu ?? _context.FallbackToCpu, _source)
+        {
+            SkipUnreadableImages = Options.SkipUnreadableImages,
+        };
         try
         {
             ITransformer stock = StockChain(fromPaths).Fit(input);

@@ -24,6 +24,14 @@ public sealed record TResNetScoringOptions
     /// <summary>Whether a GPU that cannot be used falls back to CPU with a warning; null (default) for <c>MLContext.FallbackToCpu</c>.</summary>
     public bool? FallbackToCpu { get; init; }
 
+    /// <summary>
+    /// Score unreadable images (missing, empty, damaged, too large) as missing values (NaN scores, no
+    /// predicted label), each logged through <c>MLContext.Log</c> and counted, instead of failing.
+    /// Default false: the first unreadable image stops scoring, named. The saved stock chain has no such
+    /// option (ML.NET's image loader fails).
+    /// </summary>
+    public bool SkipUnreadableImages { get; init; }
+
     internal void Validate()
     {
         ArgumentException.ThrowIfNullOrEmpty(ImageColumnName);

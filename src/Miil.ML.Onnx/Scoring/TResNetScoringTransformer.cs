@@ -35,6 +35,9 @@ public sealed class TResNetScoringTransformer : ITransformer, IDisposable
     /// <summary>Class names, thresholds and input size of the model.</summary>
     public TResNetOnnxModel Model => _scorer.Model;
 
+    /// <summary>Images scored as missing so far (with <see cref="TResNetScoringOptions.SkipUnreadableImages"/>).</summary>
+    public long SkippedImages => _scorer.SkippedImages;
+
     /// <summary>Where the model runs.</summary>
     public OnnxDevice Device => _scorer.Device;
 

@@ -168,4 +168,55 @@ public sealed class ScoreTResNetTests
             Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MultiLabel().ScoreTResNet(onnx, new TResNetScoringOptions { ImageColumnName = "ImagePath", BatchSize = 0 }));
         }
     }
+
+    [TestMethod]
+    public void UnreadableImagesStopScoringOrAreScoredAsMissingAndCounted()
+    {
+        (string onnx, Row[] rows, ScratchDirectory scratch) = Setup();
+        using (scratch)
+        {
+            File.Delete(rows[5].ImagePath);
+            File.WriteAllText(rows[7].ImagePath, "not a png");
+            var ml = new MLContext(seed: 0);
+            IDataView data = ml.Data.LoadFromEnumerable(rows);
+
+            using (TResNetScoringTransformer strict = ml.MultiLabel().ScoreTResNet(onnx, "ImagePath", batchSize: 4).Fit(data))
+            {
+                var e = Assert.Throws<Exception>(() => ml.Data.CreateEnumerable<Scored>(strict.Transform(data), reuseRowObject: false).ToArray());
+                StringAssert.Contains(e.ToString(), Path.GetFileName(rows[5].ImagePath));
+            }
+
+            var messages = new List<string>();
+            ml.Log += (_, m) => { lock (messages) { messages.Add(m.Message); } };
+            using TResNetScoringTransformer lenient = ml.MultiLabel().ScoreTResNet(onnx, new TResNetScoringOptions { ImageColumnName = "ImagePath", BatchSize = 4, SkipUnreadableImages = true }).Fit(data);
+            Scored[] results = ml.Data.CreateEnumerable<Scored>(lenient.Transform(data), reuseRowObject: false).ToArray();
+            Assert.HasCount(10, results);
+            using var reference = new TResNetBatchScorer(ml, File.ReadAllBytes(onnx));
+            for (int i = 0; i < results.Length; i++)
+            {
+                if (i is 5 or 7)
+                {
+                    Assert.IsTrue(results[i].Score.All(float.IsNaN), $"row {i}");
+                    Assert.IsTrue(results[i].PredictedLabels.All(p => !p), $"row {i}");
+                }
+                else
+                {
+                    float[] expected = reference.Score([rows[i].ImagePath]).Scores;
+                    for (int k = 0; k < expected.Length; k++)
+                    {
+                        Assert.AreEqual(expected[k], results[i].Score[k], 1e-5f, $"row {i} class {k}");
+                    }
+                }
+            }
+            Assert.AreEqual(2L, lenient.SkippedImages);
+            Assert.IsTrue(messages.Any(m => m.Contains(Path.GetFileName(rows[7].ImagePath), StringComparison.Ordinal)), "each skipped image is logged");
+
+            // The documented way to leave them out before evaluating.
+            Assert.AreEqual(8, ml.Data.FilterRowsByMissingValues(lenient.Transform(data), "Score").GetColumn<float[]>("Score").Count());
+
+            // PredictionEngine (one row at a time) skips the same way.
+            var engine = ml.Model.CreatePredictionEngine<Row, Scored>(lenient);
+            Assert.IsTrue(engine.Predict(rows[5]).Score.All(float.IsNaN));
+        }
+    }
 }
