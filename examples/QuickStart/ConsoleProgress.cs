@@ -29,6 +29,18 @@ internal sealed class ConsoleProgress(bool plain) : IProgress<TrainingProgress>
     public void Report(TrainingProgress p)
     {
         string validation = p.ValidationMap is double v ? $", last validation mAP {100 * v:F1}%" + (p.EmaValidationMap is double e ? $" (EMA {100 * e:F1}%)" : "") : "";
+        if (p.Phase == TrainingPhase.Exporting)
+        {
+            if (_bar is not null)
+            {
+                _bar.Description = "Exporting the selected model to ONNX";
+            }
+            else
+            {
+                Console.WriteLine("Exporting the selected model to ONNX ...");
+            }
+            return;
+        }
         if (_bar is not null)
         {
             _bar.MaxValue = Math.Max(1, (double)p.Epochs * p.StepsPerEpoch);

@@ -33,95 +33,104 @@ catch (ArgumentException e)
     return 2;
 }
 
-var clock = Stopwatch.StartNew();
-Directory.CreateDirectory(o.Output);
-string dataDirectory = Path.Combine(o.Output, "data");
-int total = o.TrainImages + o.ValidationImages + o.TestImages;
-Console.WriteLine($"Generating {total} synthetic images ({o.Classes} classes: coloured shapes, several per image) in {dataDirectory} ...");
-string manifest = SyntheticShapes.Write(new SyntheticShapesOptions { Count = total, ClassCount = o.Classes, ImageSize = Math.Max(64, o.ImageSize), Seed = o.Seed }, dataDirectory);
-
-var ml = new MLContext(seed: o.Seed);
-IDataView all = ml.Data.LoadFromTextFile<ImageRow>(manifest, separatorChar: ',', hasHeader: true, allowQuoting: true);
-IDataView train = ml.Data.TakeRows(all, o.TrainImages);
-IDataView validation = ml.Data.TakeRows(ml.Data.SkipRows(all, o.TrainImages), o.ValidationImages);
-IDataView test = ml.Data.SkipRows(all, o.TrainImages + o.ValidationImages);
-
-// One class list for every split, so that all of them share the label space.
-IReadOnlyList<string> classes = SyntheticShapes.ClassNames(o.Classes);
-MapLabelsEstimator labels = ml.MultiLabel().MapLabels("Label", "Labels", separator: ';', classes: classes);
-ITransformer labelMapper = labels.Fit(train);
-
-var progress = new ConsoleProgress(o.Plain);
-var trainer = ml.MultiLabel().TResNetAsl(new TResNetAslOptions
+try
 {
-    ImageColumnName = "ImagePath",
-    ImageFolder = dataDirectory,
-    // A small TResNet (one block per stage, half width) that trains in minutes on a laptop CPU.
-    Architecture = TResNetArchitecture.Custom([1, 1, 1, 1], 0.5),
-    ImageSize = o.ImageSize,
-    Epochs = o.Epochs,
-    BatchSize = o.BatchSize,
-    // From scratch a small network wants a larger step than the reference's 1e-4 (which fine-tunes a pretrained one).
-    LearningRate = o.LearningRate,
-    // The average over a few hundred steps; the reference's 0.9997 suits tens of thousands.
-    EmaDecay = 0.98,
-    // Classes here are colour + shape: colour-changing RandAugment operations and Cutout would
-    // rewrite or hide labels, so only a horizontal flip.
-    Augmentation = new AugmentationOptions { HorizontalFlipProbability = 0.5, CutoutFactor = 0, RandAugmentOperations = 0 },
-    ValidationSet = labelMapper.Transform(validation),
-    // ASL shifts probabilities up (the paper's scripts use 0.7-0.8); thresholds tuned per class on validation.
-    ThresholdSelection = ThresholdSelection.TunedPerClass,
-    CheckpointDirectory = o.CheckpointDirectory,
-    Seed = o.Seed,
-    Progress = progress,
-});
+    var clock = Stopwatch.StartNew();
+    Directory.CreateDirectory(o.Output);
+    string dataDirectory = Path.Combine(o.Output, "data");
+    int total = o.TrainImages + o.ValidationImages + o.TestImages;
+    Console.WriteLine($"Generating {total} synthetic images ({o.Classes} classes: coloured shapes, several per image) in {dataDirectory} ...");
+    string manifest = SyntheticShapes.Write(new SyntheticShapesOptions { Count = total, ClassCount = o.Classes, ImageSize = Math.Max(64, o.ImageSize), Seed = o.Seed }, dataDirectory);
 
-if (o.CheckpointDirectory is not null && File.Exists(Path.Combine(o.CheckpointDirectory, TResNetAslOptions.CheckpointFileName)))
-{
-    Console.WriteLine($"Resuming from the checkpoint in {o.CheckpointDirectory}.");
-}
-TransformerChain<TResNetAslTransformer> model = progress.Run(() => labels.Append(trainer).Fit(train));
-TResNetAslTransformer network = model.LastTransformer;
+    var ml = new MLContext(seed: o.Seed);
+    IDataView all = ml.Data.LoadFromTextFile<ImageRow>(manifest, separatorChar: ',', hasHeader: true, allowQuoting: true);
+    IDataView train = ml.Data.TakeRows(all, o.TrainImages);
+    IDataView validation = ml.Data.TakeRows(ml.Data.SkipRows(all, o.TrainImages), o.ValidationImages);
+    IDataView test = ml.Data.SkipRows(all, o.TrainImages + o.ValidationImages);
 
-var epochs = new Table().AddColumns("Epoch", "Loss", "Validation mAP", "EMA mAP", "Images/s");
-foreach (EpochSummary e in network.History)
-{
-    epochs.AddRow($"{e.Epoch}", $"{e.Loss:F4}", Percent(e.ValidationMap), Percent(e.EmaValidationMap), $"{e.ImagesPerSecond:F0}");
-}
-AnsiConsole.Write(epochs);
-Console.WriteLine($"Selected: epoch {network.BestEpoch} ({network.BestSource} weights), validation mAP {Percent(network.ValidationMetrics?.MeanAveragePrecision)}.");
+    // One class list for every split, so that all of them share the label space.
+    IReadOnlyList<string> classes = SyntheticShapes.ClassNames(o.Classes);
+    MapLabelsEstimator labels = ml.MultiLabel().MapLabels("Label", "Labels", separator: ';', classes: classes);
+    ITransformer labelMapper = labels.Fit(train);
 
-// Held-out evaluation through the fitted pipeline (labels mapped, images scored by ONNX Runtime).
-IDataView scored = model.Transform(test);
-MultiLabelMetrics metrics = ml.MultiLabel().Evaluate(scored, "Label", "Score", "PredictedLabels");
-string report = Path.Combine(o.Output, "report.html");
-metrics.SaveReport(report, "QuickStart: TResNet + ASL on synthetic shapes (held-out split)");
-string onnx = Path.Combine(o.Output, "model.onnx");
-network.SaveOnnx(onnx);
-// The scoring part only (images in, Score and PredictedLabels out): what an application loads.
-string zip = Path.Combine(o.Output, "model.zip");
-ml.Model.Save(network, test.Schema, zip);
-Console.WriteLine($"Wrote {report}, {onnx} and {zip}.");
-
-// Reload the saved model as an application would, and score a few held-out images.
-using (TResNetScoringTransformer scorer = ml.MultiLabel().LoadModel(zip, new TResNetScoringOptions { ImageColumnName = "ImagePath", ImageFolder = dataDirectory }))
-{
-    var examples = new Table().AddColumns("Image", "True labels", "Predicted (score)");
-    foreach (ScoredRow row in ml.Data.CreateEnumerable<ScoredRow>(scorer.Transform(ml.Data.TakeRows(test, 5)), reuseRowObject: false))
+    var progress = new ConsoleProgress(o.Plain);
+    var trainer = ml.MultiLabel().TResNetAsl(new TResNetAslOptions
     {
-        string predicted = string.Join(", ", Enumerable.Range(0, classes.Count).Where(k => row.PredictedLabels[k])
-            .OrderByDescending(k => row.Score[k]).Select(k => $"{classes[k]} ({row.Score[k]:F2})"));
-        examples.AddRow(Markup.Escape(row.ImagePath), Markup.Escape(row.Labels.Replace(";", ", ")), Markup.Escape(predicted.Length == 0 ? "(none)" : predicted));
-    }
-    AnsiConsole.Write(examples);
-}
+        ImageColumnName = "ImagePath",
+        ImageFolder = dataDirectory,
+        // A small TResNet (one block per stage, half width) that trains in minutes on a laptop CPU.
+        Architecture = TResNetArchitecture.Custom([1, 1, 1, 1], 0.5),
+        ImageSize = o.ImageSize,
+        Epochs = o.Epochs,
+        BatchSize = o.BatchSize,
+        // From scratch a small network wants a larger step than the reference's 1e-4 (which fine-tunes a pretrained one).
+        LearningRate = o.LearningRate,
+        // The average over a few hundred steps; the reference's 0.9997 suits tens of thousands.
+        EmaDecay = 0.98,
+        // Classes here are colour + shape: colour-changing RandAugment operations and Cutout would
+        // rewrite or hide labels, so only a horizontal flip.
+        Augmentation = new AugmentationOptions { HorizontalFlipProbability = 0.5, CutoutFactor = 0, RandAugmentOperations = 0 },
+        ValidationSet = labelMapper.Transform(validation),
+        // ASL shifts probabilities up (the paper's scripts use 0.7-0.8); thresholds tuned per class on validation.
+        ThresholdSelection = ThresholdSelection.TunedPerClass,
+        CheckpointDirectory = o.CheckpointDirectory,
+        Seed = o.Seed,
+        Progress = progress,
+    });
 
-// The floor to beat: every image scored with the class frequencies of the training set (ties counted
-// as ties, so each class's AP is its prevalence in the held-out split).
-double baseline = FrequencyBaseline(ml, labelMapper.Transform(train), labelMapper.Transform(test), classes.Count);
-Console.WriteLine($"Done in {clock.Elapsed.TotalSeconds:F0} s.");
-Console.WriteLine($"Held-out mAP: {100 * metrics.MeanAveragePrecision:F2}% (label-frequency baseline: {100 * baseline:F2}%)");
-return 0;
+    if (o.CheckpointDirectory is not null && File.Exists(Path.Combine(o.CheckpointDirectory, TResNetAslOptions.CheckpointFileName)))
+    {
+        Console.WriteLine($"Resuming from the checkpoint in {o.CheckpointDirectory}.");
+    }
+    TransformerChain<TResNetAslTransformer> model = progress.Run(() => labels.Append(trainer).Fit(train));
+    TResNetAslTransformer network = model.LastTransformer;
+
+    var epochs = new Table().AddColumns("Epoch", "Loss", "Validation mAP", "EMA mAP", "Images/s");
+    foreach (EpochSummary e in network.History)
+    {
+        epochs.AddRow($"{e.Epoch}", $"{e.Loss:F4}", Percent(e.ValidationMap), Percent(e.EmaValidationMap), $"{e.ImagesPerSecond:F0}");
+    }
+    AnsiConsole.Write(epochs);
+    Console.WriteLine($"Selected: epoch {network.BestEpoch} ({network.BestSource} weights), validation mAP {Percent(network.ValidationMetrics?.MeanAveragePrecision)}.");
+
+    // Held-out evaluation through the fitted pipeline (labels mapped, images scored by ONNX Runtime).
+    IDataView scored = model.Transform(test);
+    MultiLabelMetrics metrics = ml.MultiLabel().Evaluate(scored, "Label", "Score", "PredictedLabels");
+    string report = Path.Combine(o.Output, "report.html");
+    metrics.SaveReport(report, "QuickStart: TResNet + ASL on synthetic shapes (held-out split)");
+    string onnx = Path.Combine(o.Output, "model.onnx");
+    network.SaveOnnx(onnx);
+    // The scoring part only (images in, Score and PredictedLabels out): what an application loads.
+    string zip = Path.Combine(o.Output, "model.zip");
+    ml.Model.Save(network, test.Schema, zip);
+    Console.WriteLine($"Wrote {report}, {onnx} and {zip}.");
+
+    // Reload the saved model as an application would, and score a few held-out images.
+    using (TResNetScoringTransformer scorer = ml.MultiLabel().LoadModel(zip, new TResNetScoringOptions { ImageColumnName = "ImagePath", ImageFolder = dataDirectory }))
+    {
+        var examples = new Table().AddColumns("Image", "True labels", "Predicted (score)");
+        foreach (ScoredRow row in ml.Data.CreateEnumerable<ScoredRow>(scorer.Transform(ml.Data.TakeRows(test, 5)), reuseRowObject: false))
+        {
+            string predicted = string.Join(", ", Enumerable.Range(0, classes.Count).Where(k => row.PredictedLabels[k])
+                .OrderByDescending(k => row.Score[k]).Select(k => $"{classes[k]} ({row.Score[k]:F2})"));
+            examples.AddRow(Markup.Escape(row.ImagePath), Markup.Escape(row.Labels.Replace(";", ", ")), Markup.Escape(predicted.Length == 0 ? "(none)" : predicted));
+        }
+        AnsiConsole.Write(examples);
+    }
+
+    // The floor to beat: every image scored with the class frequencies of the training set (ties counted
+    // as ties, so each class's AP is its prevalence in the held-out split).
+    double baseline = FrequencyBaseline(ml, labelMapper.Transform(train), labelMapper.Transform(test), classes.Count);
+    Console.WriteLine($"Done in {clock.Elapsed.TotalSeconds:F0} s.");
+    Console.WriteLine($"Held-out mAP: {100 * metrics.MeanAveragePrecision:F2}% (label-frequency baseline: {100 * baseline:F2}%)");
+    return 0;
+}
+catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException or UnauthorizedAccessException)
+{
+    // Bad options, a checkpoint of another run, unreadable files: say what and where, without a stack trace.
+    Console.Error.WriteLine($"QuickStart stopped: {e.Message}");
+    return 1;
+}
 
 static string Percent(double? value) => value is double v ? $"{100 * v:F2}%" : "-";
 

@@ -28,7 +28,7 @@ internal sealed record QuickStartOptions
           --test N             held-out test images [300]
           --classes N          classes, up to 30 [12]
           --epochs N           epochs [15]
-          --image-size N       network input side, a multiple of 32 [64]
+          --image-size N       network input side, a multiple of 4 (best 32) [64]
           --batch-size N       images per step [32]
           --learning-rate X    peak OneCycle learning rate [0.002]
           --output DIR         output folder [./quickstart-output]
@@ -66,6 +66,14 @@ internal sealed record QuickStartOptions
                 "--plain" => options with { Plain = true },
                 _ => throw new ArgumentException($"Unknown option '{name}'.\n\n{Usage}"),
             };
+        }
+        if (options.Classes > Miil.ML.Datasets.SyntheticShapes.MaxClasses)
+        {
+            throw new ArgumentException($"--classes {options.Classes}: the built-in data has at most {Miil.ML.Datasets.SyntheticShapes.MaxClasses} classes.");
+        }
+        if (options.ImageSize % 4 != 0)
+        {
+            throw new ArgumentException($"--image-size {options.ImageSize}: TResNet needs a multiple of 4 (32, 64, 96, ... work best).");
         }
         return options;
     }

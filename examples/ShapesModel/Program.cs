@@ -21,9 +21,10 @@ if (!File.Exists(modelPath) || args.Contains("--retrain"))
 }
 
 ShapesModel.MLNetModelPath = modelPath;
-MLContext ml = new();
-IDataView data = ShapesModel.LoadIDataViewFromConfig(ml, config, folder);
-foreach (string image in data.GetColumn<string>("ImagePath").Take(3))
+// Predict on images the model did not train on: the validation part of the same split.
+MLContext ml = new(seed: config.TrainingOption.Seed);
+IDataView heldOut = ShapesModel.SplitData(ml, ShapesModel.LoadIDataViewFromConfig(ml, config, folder), config).TestSet;
+foreach (string image in heldOut.GetColumn<string>("ImagePath").Take(3))
 {
     var input = new ShapesModel.ModelInput { ImagePath = image };
     ShapesModel.ModelOutput output = ShapesModel.Predict(input);

@@ -13,11 +13,14 @@ public partial class ShapesModel
     public static void Train(string outputModelPath, ShapesModelConfig config, string configFolder)
     {
         var mlContext = new MLContext(seed: config.TrainingOption.Seed);
-        IDataView data = LoadIDataViewFromConfig(mlContext, config, configFolder);
-        DataOperationsCatalog.TrainTestData split = mlContext.Data.TrainTestSplit(data, testFraction: config.ValidationFraction, seed: config.TrainingOption.Seed);
+        DataOperationsCatalog.TrainTestData split = SplitData(mlContext, LoadIDataViewFromConfig(mlContext, config, configFolder), config);
         using TResNetAslTransformer model = RetrainModel(mlContext, split.TrainSet, split.TestSet, config);
         SaveModel(mlContext, model, split.TrainSet, outputModelPath);
     }
+
+    /// <summary>The training/validation split (the same on every call for one config).</summary>
+    public static DataOperationsCatalog.TrainTestData SplitData(MLContext mlContext, IDataView data, ShapesModelConfig config)
+        => mlContext.Data.TrainTestSplit(data, testFraction: config.ValidationFraction, seed: config.TrainingOption.Seed);
 
     /// <summary>Loads the configured data source as ImagePath + Label (with class names).</summary>
     public static IDataView LoadIDataViewFromConfig(MLContext mlContext, ShapesModelConfig config, string configFolder)
@@ -27,9 +30,7 @@ public partial class ShapesModel
             path ?? throw new InvalidDataException($"DataSource.{what} is required for a {source.Type} source.")));
         return source.Type switch
         {
-            DataSourceType.BuiltIn => mlContext.MultiLabel().LoadManifest(SyntheticShapes.Write(
-                new SyntheticShapesOptions { Count = source.BuiltInImages, ClassCount = 12, ImageSize = 64, Seed = config.TrainingOption.Seed },
-                Path.Combine(configFolder, "builtin-data"))),
+            DataSourceType.BuiltIn => mlContext.MultiLabel().LoadManifest(BuiltInManifest(source, config, configFolder)),
             DataSourceType.Manifest => mlContext.MultiLabel().LoadManifest(Resolve(source.Path, "Path"),
                 new ManifestOptions { ImageFolder = source.ImageFolder is null ? null : Resolve(source.ImageFolder, "ImageFolder") }),
             DataSourceType.Coco => mlContext.MultiLabel().LoadCoco(Resolve(source.Path, "Path"), Resolve(source.ImageFolder, "ImageFolder")),
@@ -37,6 +38,16 @@ public partial class ShapesModel
             DataSourceType.Folders => mlContext.MultiLabel().LoadImageFolders(Resolve(source.Path, "Path")),
             _ => throw new InvalidDataException($"Unknown data source type {source.Type}."),
         };
+    }
+
+    /// <summary>The built-in data's manifest, generated on first use (the same images for the same config).</summary>
+    private static string BuiltInManifest(DataSourceConfig source, ShapesModelConfig config, string configFolder)
+    {
+        string folder = Path.Combine(configFolder, "builtin-data");
+        string manifest = Path.Combine(folder, "labels.csv");
+        return File.Exists(manifest) && File.ReadLines(manifest).Count() == source.BuiltInImages + 1
+            ? manifest
+            : SyntheticShapes.Write(new SyntheticShapesOptions { Count = source.BuiltInImages, ClassCount = 12, ImageSize = 64, Seed = config.TrainingOption.Seed }, folder);
     }
 
     /// <summary>Builds the training pipeline: the readers already give the Label vector, so the trainer alone.</summary>

@@ -28,7 +28,7 @@ public static class MultiLabelCatalogExtensions
     /// </summary>
     /// <param name="catalog">The multi-label catalog.</param>
     /// <param name="modelPath">The exported .onnx file.</param>
-    /// <param name="options">Columns, batch size and device; default: "Image" to "Score"/"PredictedLabels", batches of 64, the context's GPU settings.</param>
+    /// <param name="options">Columns, batch size and device; default: "ImagePath" to "Score"/"PredictedLabels", batches of 64, the context's GPU settings.</param>
     /// <exception cref="FileNotFoundException">No file at <paramref name="modelPath"/>.</exception>
     /// <exception cref="InvalidOperationException">The file is not an ONNX model exported by Miil.ML.</exception>
     public static TResNetScoringEstimator ScoreTResNet(this MultiLabelCatalog catalog, string modelPath, TResNetScoringOptions? options = null)

@@ -114,27 +114,33 @@ public sealed class TResNetBatchScorer : IDisposable
         }
     }
 
-    /// <summary>After a batch failed: each image alone, so that only the unreadable ones are marked missing (zero input).</summary>
+    /// <summary>After a batch failed: each image alone (in parallel), so that only the unreadable ones are marked missing (zero input).</summary>
     private void FillOneByOne(PreparedBatch batch, Action<int, float[]> fillOne, Func<int, string> name)
     {
         int length = _preprocessor.Length;
-        var single = new float[length];
-        batch.Missing = new bool[batch.Count];
-        for (int i = 0; i < batch.Count; i++)
+        bool[] missing = new bool[batch.Count];
+        float[] input = batch.Input;
+        Parallel.For(0, batch.Count, i =>
         {
+            float[] single = System.Buffers.ArrayPool<float>.Shared.Rent(length);
             try
             {
                 fillOne(i, single);
-                single.CopyTo(batch.Input.AsSpan(i * length, length));
+                single.AsSpan(0, length).CopyTo(input.AsSpan(i * length, length));
             }
             catch (InvalidOperationException e)
             {
-                batch.Input.AsSpan(i * length, length).Clear();
-                batch.Missing[i] = true;
+                input.AsSpan(i * length, length).Clear();
+                missing[i] = true;
                 Interlocked.Increment(ref _skipped);
                 ContextLog.Warning(_context, nameof(TResNetBatchScorer), $"Scored {name(i)} as missing: {e.Message}");
             }
-        }
+            finally
+            {
+                System.Buffers.ArrayPool<float>.Shared.Return(single);
+            }
+        });
+        batch.Missing = missing;
     }
 
     /// <summary>One ONNX Runtime call over a prepared batch.</summary>

@@ -3,8 +3,8 @@ namespace Miil.ML.Onnx.Scoring;
 /// <summary>Options of <c>mlContext.MultiLabel().ScoreTResNet</c>.</summary>
 public sealed record TResNetScoringOptions
 {
-    /// <summary>Column of image paths (text) or images (<c>MLImage</c>). Default "Image".</summary>
-    public string ImageColumnName { get; init; } = "Image";
+    /// <summary>Column of image paths (text) or images (<c>MLImage</c>). Default "ImagePath", the column the dataset readers and the trainer use.</summary>
+    public string ImageColumnName { get; init; } = "ImagePath";
 
     /// <summary>Folder relative paths are resolved against; null for paths as given.</summary>
     public string? ImageFolder { get; init; }

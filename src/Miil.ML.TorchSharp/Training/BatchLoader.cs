@@ -11,7 +11,11 @@ internal sealed class Batch
     {
         Pixels = new float[capacity * pixelsPerImage];
         Labels = new float[capacity * classCount];
+        Rows = new int[capacity];
     }
+
+    /// <summary>The data row of each of the first <see cref="Count"/> images.</summary>
+    public int[] Rows { get; }
 
     /// <summary>Count x 3 x S x S, row-major; only the first <see cref="Count"/> images are valid.</summary>
     public float[] Pixels { get; }
@@ -118,6 +122,7 @@ internal sealed class BatchLoader
             }
             _data.Labels.AsSpan(rows[i] * classes, classes).CopyTo(batch.Labels.AsSpan(kept * classes, classes));
             positions[kept] = first + i;
+            batch.Rows[kept] = rows[i];
             kept++;
         }
         batch.Count = kept;
@@ -148,16 +153,18 @@ internal sealed class BatchLoader
     private bool[] Decode(int[] rows, float[] into)
     {
         var ok = new bool[rows.Length];
+        InvalidOperationException batchError;
         try
         {
             FillRows(rows, into);
             Array.Fill(ok, true);
             return ok;
         }
-        catch (InvalidOperationException) when (_skipUnreadable)
+        catch (InvalidOperationException e)
         {
+            batchError = e;
         }
-        // One at a time, to find the unreadable ones.
+        // One at a time, to find the unreadable ones (and, when not skipping, to name the row).
         int length = _preprocessor.Length;
         var single = new float[length];
         for (int i = 0; i < rows.Length; i++)
@@ -170,8 +177,16 @@ internal sealed class BatchLoader
             }
             catch (InvalidOperationException e)
             {
+                if (!_skipUnreadable)
+                {
+                    throw new InvalidOperationException($"{_data.Describe(rows[i])} cannot be used: {e.InnerException?.Message ?? e.Message}", e);
+                }
                 _onSkip?.Invoke($"Skipped {_data.Describe(rows[i])}: {e.Message}");
             }
+        }
+        if (!_skipUnreadable)
+        {
+            throw batchError;  // every image reads alone: the batch failed for another reason
         }
         return ok;
     }

@@ -57,6 +57,7 @@ public sealed class TResNetAslEstimator : IEstimator<TResNetAslTransformer>
                 ImageColumnName = Options.ImageColumnName,
                 ImageFolder = Options.ImageFolder,
                 BatchSize = Options.BatchSize,
+                SkipUnreadableImages = Options.SkipUnreadableImages,
             }).Fit(input);
             return new TResNetAslTransformer(scorer, onnx, result, Options);
         }

@@ -102,7 +102,11 @@ public sealed class TResNetAslOptions
     /// <summary>Threads decoding and augmenting images. Default: the processor count.</summary>
     public int DecodeWorkers { get; set; } = Environment.ProcessorCount;
 
-    /// <summary>Skip images that cannot be read (counted and logged) instead of failing. Default false: the first unreadable image stops Fit, named.</summary>
+    /// <summary>
+    /// Skip images that cannot be read instead of failing: training and validation rows are left out
+    /// (logged; training ones counted per epoch), and the trained scorer scores such rows as missing.
+    /// Default false: the first unreadable image stops Fit, naming its row and path.
+    /// </summary>
     public bool SkipUnreadableImages { get; set; }
 
     /// <summary>Seed of shuffling, augmentation and initialisation; null takes one from the <c>MLContext</c>'s seed.</summary>

@@ -105,13 +105,19 @@ internal sealed partial class TResNetAslTrainer
         };
     }
 
-    /// <summary>Probabilities of <paramref name="model"/> (eval mode) for every validation row, row-major.</summary>
-    private float[] Scores(TResNet model, TrainingData data, ImagePreprocessor preprocessor, Device device)
+    /// <summary>
+    /// Probabilities of <paramref name="model"/> (eval mode) and the matching labels, row-major, for every
+    /// validation row whose image could be read (all of them unless unreadable images are skipped).
+    /// </summary>
+    private (float[] Scores, float[] Labels) Scores(TResNet model, TrainingData data, ImagePreprocessor preprocessor, Device device)
     {
         bool training = model.training;
         model.eval();
+        int classes = data.ClassCount;
         var scores = new float[data.Labels.Length];
-        var loader = new BatchLoader(data, preprocessor, ValidationBatchSize, _options.DecodeWorkers, skipUnreadable: false);
+        var labels = new float[data.Labels.Length];
+        var loader = new BatchLoader(data, preprocessor, ValidationBatchSize, _options.DecodeWorkers, _options.SkipUnreadableImages,
+            message => ContextLog.Warning(_context, LogSource, "Validation: " + message));
         int[] order = Enumerable.Range(0, data.Count).ToArray();
         int row = 0;
         try
@@ -123,7 +129,8 @@ internal sealed partial class TResNetAslTrainer
                 int size = preprocessor.ImageSize;
                 Tensor x = FromSpan(b.Pixels.AsSpan(0, b.Count * preprocessor.Length), [b.Count, 3, size, size]).to(device);
                 Tensor p = model.forward(x).sigmoid().cpu();
-                p.data<float>().CopyTo(scores.AsSpan(row * data.ClassCount, b.Count * data.ClassCount));
+                p.data<float>().CopyTo(scores.AsSpan(row * classes, b.Count * classes));
+                b.Labels.AsSpan(0, b.Count * classes).CopyTo(labels.AsSpan(row * classes));
                 row += b.Count;
             }
         }
@@ -131,11 +138,18 @@ internal sealed partial class TResNetAslTrainer
         {
             model.train(training);
         }
-        return scores;
+        if (row == 0)
+        {
+            throw new InvalidOperationException("No image of the validation data could be read.");
+        }
+        return (scores[..(row * classes)], labels[..(row * classes)]);
     }
 
     private double Map(TResNet model, TrainingData data, ImagePreprocessor preprocessor, Device device)
-        => MultiLabelEvaluator.Evaluate(Scores(model, data, preprocessor, device), data.Labels, data.ClassCount, data.ClassNames).MeanAveragePrecision;
+    {
+        (float[] scores, float[] labels) = Scores(model, data, preprocessor, device);
+        return MultiLabelEvaluator.Evaluate(scores, labels, data.ClassCount, data.ClassNames).MeanAveragePrecision;
+    }
 
     private bool StopEarly(TrainingState state)
         => _options.EarlyStoppingPatience is int patience && state.EpochsWithoutImprovement >= patience;
@@ -214,10 +228,10 @@ internal sealed partial class TResNetAslTrainer
         MultiLabelMetrics? metrics = null;
         if (validation is not null)
         {
-            float[] scores = Scores(selected, validation, preprocessor, CPU);
+            (float[] scores, float[] labels) = Scores(selected, validation, preprocessor, CPU);
             if (_options.ThresholdSelection != ThresholdSelection.Fixed)
             {
-                TunedThresholds tuned = ThresholdTuner.Tune(scores, validation.Labels, validation.ClassCount, validation.ClassNames, new ThresholdTuningOptions
+                TunedThresholds tuned = ThresholdTuner.Tune(scores, labels, validation.ClassCount, validation.ClassNames, new ThresholdTuningOptions
                 {
                     PerClass = _options.ThresholdSelection == ThresholdSelection.TunedPerClass,
                     Objective = _options.ThresholdObjective,
@@ -234,7 +248,7 @@ internal sealed partial class TResNetAslTrainer
             {
                 decisions[i] = scores[i] > thresholds[i % train.ClassCount];
             }
-            metrics = MultiLabelEvaluator.Evaluate(scores, validation.Labels, validation.ClassCount, validation.ClassNames, _options.Threshold, predictedLabels: decisions);
+            metrics = MultiLabelEvaluator.Evaluate(scores, labels, validation.ClassCount, validation.ClassNames, _options.Threshold, predictedLabels: decisions);
         }
         string source = state.BestSource ?? "raw";
         int bestEpoch = state.BestSource is null ? state.Epoch : state.BestEpoch;

@@ -86,8 +86,13 @@ internal static class CocoReader
             }
         }
         var labels = new float[images.Count][];
+        var annotationIds = new HashSet<long>();
         foreach (Annotation a in annotations)
         {
+            if (!annotationIds.Add(a.Id))
+            {
+                throw new InvalidDataException($"'{annotationsPath}' lists annotation id {a.Id} twice.");
+            }
             if (!rowOf.TryGetValue(a.ImageId, out int row))
             {
                 throw new InvalidDataException($"Annotation {a.Id} in '{annotationsPath}' refers to image {a.ImageId}, which is not among its images.");

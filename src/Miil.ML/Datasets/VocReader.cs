@@ -18,7 +18,7 @@ internal static class VocReader
         {
             throw new FileNotFoundException($"VOC image set '{list}' does not exist (expected ImageSets/Main/{imageSet}.txt under '{root}').", list);
         }
-        var entries = new List<(string Image, Dictionary<string, bool> Objects)>();
+        var entries = new List<(int Line, string Image, Dictionary<string, bool> Objects)>();
         int lineNumber = 0;
         foreach (string line in File.ReadLines(list))
         {
@@ -33,7 +33,8 @@ internal static class VocReader
             {
                 throw new FileNotFoundException($"Annotation '{xml}' of image '{id}' (line {lineNumber} of '{list}') does not exist.", xml);
             }
-            entries.Add(ReadAnnotation(xml, root, id));
+            (string image, Dictionary<string, bool> objects) = ReadAnnotation(xml, root, id);
+            entries.Add((lineNumber, image, objects));
         }
         IEnumerable<string> found = entries.SelectMany(e => e.Objects.Keys).Distinct().Order(StringComparer.Ordinal);
         IReadOnlyList<string> classes = options.Classes
@@ -41,7 +42,7 @@ internal static class VocReader
         classes = LabeledImages.Classes(classes, found, $"VOC split '{list}'");
         var index = classes.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i, StringComparer.Ordinal);
         var result = new LabeledImages(classes);
-        foreach ((string image, Dictionary<string, bool> objects) in entries)
+        foreach ((int line, string image, Dictionary<string, bool> objects) in entries)
         {
             var labels = new float[classes.Count];
             foreach ((string name, bool onlyDifficult) in objects)
@@ -50,7 +51,7 @@ internal static class VocReader
             }
             if (options.CheckFilesExist)
             {
-                LabeledImages.CheckExists(image, () => $"listed in '{list}'");
+                LabeledImages.CheckExists(image, () => $"line {line} of '{list}'");
             }
             result.Add(image, labels);
         }

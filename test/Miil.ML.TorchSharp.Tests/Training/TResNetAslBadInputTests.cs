@@ -99,13 +99,23 @@ public sealed class TResNetAslBadInputTests
         options.ImageFolder = scratch.Path;
         options.ValidationSet = null;
         var e = Assert.ThrowsExactly<InvalidOperationException>(() => Fit(options, s_set.Train));
-        StringAssert.Contains(e.Message, "00005.png");
-        StringAssert.Contains(e.Message, "training data");
+        StringAssert.Contains(e.Message, "training row 5 ('images/00005.png')");
 
         options.SkipUnreadableImages = true;
-        using TResNetAslTransformer model = Fit(options, s_set.Train);
-        Assert.AreEqual(1, model.SkippedImages);
-        Assert.AreEqual(1, model.History[0].SkippedImages);
+        using (TResNetAslTransformer model = Fit(options, s_set.Train))
+        {
+            Assert.AreEqual(1, model.SkippedImages);
+            Assert.AreEqual(1, model.History[0].SkippedImages);
+        }
+
+        // Validation rows are skipped the same way, and left out of the validation metrics.
+        File.Delete(scratch.File("images/00050.png"));
+        options.ValidationSet = s_set.Validation;
+        using TResNetAslTransformer validated = Fit(options, s_set.Train);
+        Assert.AreEqual(15, validated.ValidationMetrics!.SampleCount);
+        options.SkipUnreadableImages = false;
+        e = Assert.ThrowsExactly<InvalidOperationException>(() => Fit(options, s_set.Context.Data.SkipRows(s_set.Train, 6)));
+        StringAssert.Contains(e.Message, "validation row 2 ('images/00050.png')");
     }
 
     [TestMethod]
