@@ -75,12 +75,8 @@ public sealed partial class MultiLabelCatalog
         ArgumentNullException.ThrowIfNull(data);
         DataViewSchema.Column column = data.Schema.GetColumnOrNull(columnName)
             ?? throw new ArgumentException($"The data has no column '{columnName}' (columns: {string.Join(", ", data.Schema.Select(c => c.Name))}).", nameof(columnName));
-        if (column.Type is not VectorDataViewType { Size: > 0 } || !column.HasSlotNames())
-        {
-            throw new ArgumentException($"Column '{columnName}' is not a known-size vector with slot names (class names).", nameof(columnName));
-        }
-        VBuffer<ReadOnlyMemory<char>> names = default;
-        column.GetSlotNames(ref names);
-        return names.DenseValues().Select(n => n.ToString()).ToList();
+        return column.Type is VectorDataViewType { Size: > 0 } && SlotNames.Of(column) is { } names
+            ? names
+            : throw new ArgumentException($"Column '{columnName}' is not a known-size vector with slot names (class names).", nameof(columnName));
     }
 }

@@ -88,7 +88,7 @@ public sealed partial class MultiLabelCatalog
         {
             throw new InvalidOperationException($"The data has no rows to evaluate (columns '{labelColumnName}', '{scoreColumnName}').");
         }
-        return new Scored(matrix, ClassNames(label) ?? ClassNames(score));
+        return new Scored(matrix, SlotNames.Of(label) ?? SlotNames.Of(score));
     }
 
     private static DataViewSchema.Column VectorColumn(DataViewSchema schema, string name, PrimitiveDataViewType item, string role)
@@ -101,17 +101,6 @@ public sealed partial class MultiLabelCatalog
             throw new ArgumentException($"The {role} column '{name}' is {column.Type}; it must be a known-size vector of {item}.", nameof(name));
         }
         return column;
-    }
-
-    private static string[]? ClassNames(DataViewSchema.Column column)
-    {
-        if (!column.HasSlotNames())
-        {
-            return null;
-        }
-        VBuffer<ReadOnlyMemory<char>> names = default;
-        column.GetSlotNames(ref names);
-        return names.DenseValues().Select(n => n.ToString()).ToArray();
     }
 
     private static ScoreMatrix Read(IDataView data, DataViewSchema.Column score, DataViewSchema.Column label,

@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Transforms.Image;
 
 namespace Miil.ML.Onnx.Scoring;
 
@@ -50,13 +49,7 @@ public sealed class TResNetScoringEstimator : IEstimator<TResNetScoringTransform
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        SchemaShape.Column image = inputSchema.FirstOrDefault(c => c.Name == Options.ImageColumnName);
-        bool paths = image.Name is not null && image.ItemType.Equals(TextDataViewType.Instance);
-        if (image.Name is null || image.Kind != SchemaShape.Column.VectorKind.Scalar || !(paths || image.ItemType is ImageDataViewType))
-        {
-            throw new ArgumentException($"ScoreTResNet needs a column '{Options.ImageColumnName}' of image paths (text) or images.", nameof(inputSchema));
-        }
-        return StockChain(paths).GetOutputSchema(inputSchema);
+        return StockChain(ImageColumns.IsPaths(inputSchema, Options.ImageColumnName, "ScoreTResNet")).GetOutputSchema(inputSchema);
     }
 
     /// <summary>What a saved model holds: the stock transforms that compute the same columns row by row.</summary>

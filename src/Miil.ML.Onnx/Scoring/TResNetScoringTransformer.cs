@@ -82,14 +82,5 @@ public sealed class TResNetScoringTransformer : ITransformer, IDisposable
 
     /// <summary>Checks the image column; true when it holds paths, false when it holds images.</summary>
     internal static bool CheckImageColumn(DataViewSchema schema, string name)
-    {
-        DataViewSchema.Column column = schema.GetColumnOrNull(name)
-            ?? throw new ArgumentException($"The data has no image column '{name}'. Columns: {string.Join(", ", schema.Select(c => c.Name))}.");
-        return column.Type switch
-        {
-            TextDataViewType => true,
-            Microsoft.ML.Transforms.Image.ImageDataViewType => false,
-            _ => throw new ArgumentException($"Image column '{name}' is {column.Type}; ScoreTResNet reads image paths (text) or images."),
-        };
-    }
+        => ImageColumns.IsPaths(schema, name, "ScoreTResNet", "data", "TResNetScoringOptions.ImageColumnName");
 }

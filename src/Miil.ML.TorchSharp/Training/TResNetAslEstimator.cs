@@ -3,7 +3,6 @@ using Miil.ML.TorchSharp.Export;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using Microsoft.ML.Transforms.Image;
 
 namespace Miil.ML.TorchSharp.Training;
 
@@ -77,11 +76,7 @@ public sealed class TResNetAslEstimator : IEstimator<TResNetAslTransformer>
         {
             throw new ArgumentException($"TResNetAsl needs a label column '{Options.LabelColumnName}' that is a known-size vector of Single (MapLabels makes one).", nameof(inputSchema));
         }
-        SchemaShape.Column image = inputSchema.FirstOrDefault(c => c.Name == Options.ImageColumnName);
-        if (image.Name is null || image.Kind != SchemaShape.Column.VectorKind.Scalar || !(image.ItemType is TextDataViewType or ImageDataViewType))
-        {
-            throw new ArgumentException($"TResNetAsl needs a column '{Options.ImageColumnName}' of image paths (text) or images.", nameof(inputSchema));
-        }
+        ImageColumns.IsPaths(inputSchema, Options.ImageColumnName, "TResNetAsl");
         // The columns the fitted transformer adds have the label column's shape and slot names: a stock chain states that.
         return _context.Transforms.CopyColumns("Score", Options.LabelColumnName)
             .Append(_context.Transforms.Conversion.ConvertType("PredictedLabels", Options.LabelColumnName, DataKind.Boolean))

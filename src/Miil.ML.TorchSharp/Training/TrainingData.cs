@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Transforms.Image;
 
 namespace Miil.ML.TorchSharp.Training;
 
@@ -40,25 +39,6 @@ internal sealed class TrainingData : IDisposable
     /// <summary>How a row is named in errors: its index and path.</summary>
     public string Describe(int row) => Paths is null ? $"{Role} row {row}" : $"{Role} row {row} ('{Paths[row]}')";
 
-    /// <summary>Whether the image column holds paths (text) rather than images; throws a clear error for anything else.</summary>
-    public static bool CheckImageColumn(DataViewSchema schema, string name, string role)
-    {
-        DataViewSchema.Column? column = schema.GetColumnOrNull(name);
-        if (column is null)
-        {
-            throw new ArgumentException($"The {role} data has no image column '{name}' (columns: {string.Join(", ", schema.Select(c => c.Name))}). Set TResNetAslOptions.ImageColumnName.");
-        }
-        if (column.Value.Type is TextDataViewType)
-        {
-            return true;
-        }
-        if (column.Value.Type is ImageDataViewType)
-        {
-            return false;
-        }
-        throw new ArgumentException($"Image column '{name}' of the {role} data is {column.Value.Type}; TResNetAsl reads image paths (text) or images (MLImage). Raw bytes: decode them to MLImage first (MLImage.CreateFromStream).");
-    }
-
     /// <summary>The label column's class names; throws a clear error when the column breaks the contract.</summary>
     public static IReadOnlyList<string> CheckLabelColumn(DataViewSchema schema, string name, string role)
     {
@@ -68,18 +48,13 @@ internal sealed class TrainingData : IDisposable
             throw new ArgumentException($"The {role} data has no label column '{name}' (columns: {string.Join(", ", schema.Select(c => c.Name))}). Map text labels with mlContext.MultiLabel().MapLabels(...).");
         }
         DataViewSchema.Column column = found.Value;
-        if (column.Type is not VectorDataViewType { ItemType: NumberDataViewType number, Size: > 0 } vector || number != NumberDataViewType.Single)
+        if (column.Type is not VectorDataViewType { ItemType: NumberDataViewType number, Size: > 0 } || number != NumberDataViewType.Single)
         {
             throw new ArgumentException($"Label column '{name}' of the {role} data is {column.Type}; it must be a known-size vector of Single (1 positive, 0 negative, -1 ignored), as MapLabels produces.");
         }
-        if (!column.HasSlotNames())
-        {
-            throw new ArgumentException($"Label column '{name}' of the {role} data has no slot names; the class names come from them (MapLabels sets them).");
-        }
-        VBuffer<ReadOnlyMemory<char>> slots = default;
-        column.GetSlotNames(ref slots);
-        var names = slots.DenseValues().Select(s => s.ToString()).ToList();
-        int blank = names.FindIndex(string.IsNullOrWhiteSpace);
+        string[] names = SlotNames.Of(column)
+            ?? throw new ArgumentException($"Label column '{name}' of the {role} data has no slot names; the class names come from them (MapLabels sets them).");
+        int blank = Array.FindIndex(names, string.IsNullOrWhiteSpace);
         if (blank >= 0)
         {
             throw new ArgumentException($"Label column '{name}' of the {role} data has an empty slot name at class {blank}.");
@@ -90,7 +65,7 @@ internal sealed class TrainingData : IDisposable
     public static TrainingData Read(IDataView data, TResNetAslOptions options, string role, IReadOnlyList<string>? expectedClasses)
     {
         ArgumentNullException.ThrowIfNull(data);
-        bool fromPaths = CheckImageColumn(data.Schema, options.ImageColumnName, role);
+        bool fromPaths = ImageColumns.IsPaths(data.Schema, options.ImageColumnName, "TResNetAsl", role + " data", "TResNetAslOptions.ImageColumnName");
         IReadOnlyList<string> classes = CheckLabelColumn(data.Schema, options.LabelColumnName, role);
         if (expectedClasses is not null && !classes.SequenceEqual(expectedClasses))
         {
