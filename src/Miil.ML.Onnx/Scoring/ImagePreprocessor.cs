@@ -80,6 +80,39 @@ internal sealed class ImagePreprocessor
                 first, count, into, i => $"Image '{paths[i]}'");
         });
 
+    /// <summary>
+    /// Writes each path's input alone (in parallel), after a batch failed, to tell the unreadable images
+    /// from the rest: their slots are zeroed and their errors returned (null where the image was read).
+    /// </summary>
+    public InvalidOperationException?[] FillEach(IReadOnlyList<string> paths, float[] into) => FillEach(paths.Count, into, (i, one) => Fill([paths[i]], one));
+
+    /// <summary>Writes each image's input alone (see the path overload).</summary>
+    public InvalidOperationException?[] FillEach(IReadOnlyList<MLImage> images, float[] into) => FillEach(images.Count, into, (i, one) => Fill([images[i]], one));
+
+    private InvalidOperationException?[] FillEach(int count, float[] into, Action<int, float[]> fillOne)
+    {
+        var errors = new InvalidOperationException?[count];
+        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _workers }, i =>
+        {
+            float[] one = System.Buffers.ArrayPool<float>.Shared.Rent(Length);
+            try
+            {
+                fillOne(i, one);
+                one.AsSpan(0, Length).CopyTo(into.AsSpan(i * Length, Length));
+            }
+            catch (InvalidOperationException e)
+            {
+                into.AsSpan(i * Length, Length).Clear();
+                errors[i] = e;
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<float>.Shared.Return(one);
+            }
+        });
+        return errors;
+    }
+
     private void InSlices(int total, Action<int, int> slice)
     {
         int slices = Math.Clamp(_workers, 1, Math.Max(1, total));

@@ -78,17 +78,17 @@ public sealed class TResNetBatchScorer : IDisposable
     internal PreparedBatch Prepare(IReadOnlyList<string> paths)
     {
         ArgumentNullException.ThrowIfNull(paths);
-        return Prepare(paths.Count, input => _preprocessor.Fill(paths, input), (i, into) => _preprocessor.Fill([paths[i]], into), i => $"'{paths[i]}'");
+        return Prepare(paths.Count, input => _preprocessor.Fill(paths, input), input => _preprocessor.FillEach(paths, input), i => $"'{paths[i]}'");
     }
 
     /// <summary>The model input of a batch of images.</summary>
     internal PreparedBatch Prepare(IReadOnlyList<Microsoft.ML.Data.MLImage> images)
     {
         ArgumentNullException.ThrowIfNull(images);
-        return Prepare(images.Count, input => _preprocessor.Fill(images, input), (i, into) => _preprocessor.Fill([images[i]], into), i => $"image {i} of the batch");
+        return Prepare(images.Count, input => _preprocessor.Fill(images, input), input => _preprocessor.FillEach(images, input), i => $"image {i} of the batch");
     }
 
-    private PreparedBatch Prepare(int n, Action<float[]> fill, Action<int, float[]> fillOne, Func<int, string> name)
+    private PreparedBatch Prepare(int n, Action<float[]> fill, Func<float[], InvalidOperationException?[]> fillEach, Func<int, string> name)
     {
         // Input buffers are rented and given back: a batch of 64 at 224 px is 38 MB.
         var batch = new PreparedBatch(_buffers, n, n * _preprocessor.Length);
@@ -102,7 +102,7 @@ public sealed class TResNetBatchScorer : IDisposable
                 }
                 catch (InvalidOperationException) when (SkipUnreadableImages)
                 {
-                    FillOneByOne(batch, fillOne, name);
+                    MarkMissing(batch, fillEach(batch.Input), name);
                 }
             }
             return batch;
@@ -114,33 +114,19 @@ public sealed class TResNetBatchScorer : IDisposable
         }
     }
 
-    /// <summary>After a batch failed: each image alone (in parallel), so that only the unreadable ones are marked missing (zero input).</summary>
-    private void FillOneByOne(PreparedBatch batch, Action<int, float[]> fillOne, Func<int, string> name)
+    /// <summary>After a batch failed and each image was read alone: the unreadable ones (zero input) are scored as missing, logged and counted.</summary>
+    private void MarkMissing(PreparedBatch batch, InvalidOperationException?[] errors, Func<int, string> name)
     {
-        int length = _preprocessor.Length;
-        bool[] missing = new bool[batch.Count];
-        float[] input = batch.Input;
-        Parallel.For(0, batch.Count, i =>
+        batch.Missing = new bool[batch.Count];
+        for (int i = 0; i < batch.Count; i++)
         {
-            float[] single = System.Buffers.ArrayPool<float>.Shared.Rent(length);
-            try
+            if (errors[i] is { } e)
             {
-                fillOne(i, single);
-                single.AsSpan(0, length).CopyTo(input.AsSpan(i * length, length));
-            }
-            catch (InvalidOperationException e)
-            {
-                input.AsSpan(i * length, length).Clear();
-                missing[i] = true;
+                batch.Missing[i] = true;
                 Interlocked.Increment(ref _skipped);
                 ContextLog.Warning(_context, nameof(TResNetBatchScorer), $"Scored {name(i)} as missing: {e.Message}");
             }
-            finally
-            {
-                System.Buffers.ArrayPool<float>.Shared.Return(single);
-            }
-        });
-        batch.Missing = missing;
+        }
     }
 
     /// <summary>One ONNX Runtime call over a prepared batch.</summary>

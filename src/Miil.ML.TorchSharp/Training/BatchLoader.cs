@@ -164,23 +164,22 @@ internal sealed class BatchLoader
         {
             batchError = e;
         }
-        // One at a time, to find the unreadable ones (and, when not skipping, to name the row).
-        int length = _preprocessor.Length;
-        var single = new float[length];
+        // One at a time, to find the unreadable ones (and, when not skipping, to name the first one's row).
+        InvalidOperationException?[] errors = _data.Paths is { } paths
+            ? _preprocessor.FillEach(rows.Select(r => paths[r]).ToArray(), into)
+            : _preprocessor.FillEach(rows.Select(r => _data.Images![r]).ToArray(), into);
         for (int i = 0; i < rows.Length; i++)
         {
-            try
+            if (errors[i] is not { } e)
             {
-                FillRows([rows[i]], single);
-                single.CopyTo(into.AsSpan(i * length, length));
                 ok[i] = true;
             }
-            catch (InvalidOperationException e)
+            else if (!_skipUnreadable)
             {
-                if (!_skipUnreadable)
-                {
-                    throw new InvalidOperationException($"{_data.Describe(rows[i])} cannot be used: {e.InnerException?.Message ?? e.Message}", e);
-                }
+                throw new InvalidOperationException($"{_data.Describe(rows[i])} cannot be used: {e.Message}", e);
+            }
+            else
+            {
                 _onSkip?.Invoke($"Skipped {_data.Describe(rows[i])}: {e.Message}");
             }
         }
