@@ -23,8 +23,7 @@ internal sealed class ModelEma : IDisposable
         Decay = decay;
         _weight = (1 - decay).ToScalar();
         _decay = decay.ToScalar();
-        Model = new TResNet(model.Architecture, model.NumClasses, model.BottleneckFeatures, model.InChannels);
-        Model.to(model.parameters().First().device);
+        Model = model.NewOfSameShape(model.parameters().First().device);
         Dictionary<string, Tensor> source = model.state_dict();
         Dictionary<string, Tensor> target = Model.state_dict();
         _pairs = target.Select(kv => (kv.Value, source[kv.Key])).ToArray();

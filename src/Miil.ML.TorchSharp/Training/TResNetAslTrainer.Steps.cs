@@ -43,24 +43,6 @@ internal sealed partial class TResNetAslTrainer
             _options.Augmentation.ToString(), train.Digest()),
     };
 
-    /// <summary>A fresh model of the same shape on <paramref name="device"/>.</summary>
-    private static TResNet Twin(TResNet model, Device device)
-    {
-        var twin = new TResNet(model.Architecture, model.NumClasses, model.BottleneckFeatures, model.InChannels);
-        twin.to(device);
-        return twin;
-    }
-
-    private static void CopyState(TResNet from, TResNet to)
-    {
-        using IDisposable noGrad = no_grad();
-        Dictionary<string, Tensor> source = from.state_dict();
-        foreach ((string key, Tensor value) in to.state_dict())
-        {
-            value.copy_(source[key]);
-        }
-    }
-
     /// <summary>The epoch's order of rows: a Fisher-Yates shuffle seeded by (seed, epoch).</summary>
     internal static int[] Permutation(int count, int seed, int epoch)
     {
@@ -206,7 +188,7 @@ internal sealed partial class TResNetAslTrainer
                 .ToDictionary(kv => kv.Key["optimizer.".Length..], kv => kv.Value), state.Step, $"'{path}'");
             if (state.BestSource is not null)
             {
-                best = Twin(model, CPU);
+                best = model.NewOfSameShape(CPU);
                 TrainingCheckpoint.CopyInto(best.state_dict(), tensors, "best.", path);
             }
             _lastRawMap = state.History.LastOrDefault()?.ValidationMap;

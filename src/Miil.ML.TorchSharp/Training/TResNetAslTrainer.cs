@@ -129,8 +129,8 @@ internal sealed partial class TResNetAslTrainer
                         state.BestEpoch = epoch + 1;
                         state.BestSource = source;
                         state.EpochsWithoutImprovement = 0;
-                        best ??= Twin(model, CPU);
-                        CopyState(source == "ema" ? ema!.Model : model, best);
+                        best ??= model.NewOfSameShape(CPU);
+                        best.CopyStateFrom(source == "ema" ? ema!.Model : model);
                     }
                     else
                     {
@@ -161,10 +161,10 @@ internal sealed partial class TResNetAslTrainer
             }
 
             // The selected weights go into a CPU copy, which the result owns.
-            TResNet selected = best ?? Twin(model, CPU);
+            TResNet selected = best ?? model.NewOfSameShape(CPU);
             if (best is null)
             {
-                CopyState(model, selected);
+                selected.CopyStateFrom(model);
             }
             best = null;
             try

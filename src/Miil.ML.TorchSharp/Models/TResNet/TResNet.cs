@@ -133,6 +133,25 @@ public sealed class TResNet : nn.Module<Tensor, Tensor>
         NumClasses = numClasses;
     }
 
+    /// <summary>A freshly initialised model of this one's architecture, classes, head and input channels, on <paramref name="device"/>.</summary>
+    internal TResNet NewOfSameShape(Device device)
+    {
+        var twin = new TResNet(Architecture, NumClasses, BottleneckFeatures, InChannels);
+        twin.to(device);
+        return twin;
+    }
+
+    /// <summary>Copies every parameter and buffer of <paramref name="source"/> (same shape, any device) into this model.</summary>
+    internal void CopyStateFrom(TResNet source)
+    {
+        using IDisposable noGrad = no_grad();
+        Dictionary<string, Tensor> from = source.state_dict();
+        foreach ((string key, Tensor value) in state_dict())
+        {
+            value.copy_(from[key]);
+        }
+    }
+
     internal void ValidateInput(Tensor x)
     {
         if (x.dim() != 4 || x.shape[1] != InChannels)
