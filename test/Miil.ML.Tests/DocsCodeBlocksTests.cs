@@ -1,4 +1,4 @@
-using System.Reflection;
+using Miil.ML.Testing;
 
 namespace Miil.ML.Tests;
 
@@ -10,8 +10,7 @@ namespace Miil.ML.Tests;
 [TestClass]
 public sealed class DocsCodeBlocksTests
 {
-    private static string Root => typeof(DocsCodeBlocksTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-        .First(a => a.Key == "MiilRepositoryRoot").Value!;
+    private static string Root => Repository.Root;
 
     [TestMethod]
     public void EveryCSharpBlockOfTheDocsIsCompiledCode()

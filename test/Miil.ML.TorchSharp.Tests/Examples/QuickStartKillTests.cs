@@ -26,7 +26,7 @@ public sealed partial class QuickStartKillTests
         ];
         string checkpoint = Path.Combine(checkpoints, TResNetAslOptions.CheckpointFileName);
 
-        using (Process first = ExampleApp.Start(arguments, out StringBuilder firstOutput))
+        using (Process first = DotNet.Start(arguments, out StringBuilder firstOutput))
         {
             var clock = Stopwatch.StartNew();
             while (!File.Exists(checkpoint) && !first.HasExited && clock.Elapsed < TimeSpan.FromMinutes(3))
@@ -40,7 +40,7 @@ public sealed partial class QuickStartKillTests
             StringAssert.DoesNotMatch(firstOutput.ToString(), HeldOut(), "the first run was stopped before it finished");
         }
 
-        using Process second = ExampleApp.Start(arguments, out StringBuilder secondOutput);
+        using Process second = DotNet.Start(arguments, out StringBuilder secondOutput);
         Assert.IsTrue(second.WaitForExit(TimeSpan.FromMinutes(5)), $"the resumed run did not finish:\n{secondOutput}");
         second.WaitForExit();
         string output = secondOutput.ToString();

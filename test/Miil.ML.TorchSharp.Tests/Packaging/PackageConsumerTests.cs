@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using System.Reflection;
 using System.Xml.Linq;
 using Miil.ML.TorchSharp.Tests.Infrastructure;
 using Miil.ML.Testing;
@@ -156,14 +155,5 @@ public sealed class PackageConsumerTests
             """);
     }
 
-    private static string RepositoryRoot
-    {
-        get
-        {
-            string golden = Golden.Directory;  // ../shared/golden beside the checkout
-            string? root = typeof(PackageConsumerTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-                .FirstOrDefault(a => a.Key == "MiilRepositoryRoot")?.Value;
-            return root ?? throw new InvalidOperationException($"Repository root unknown (golden data at {golden}).");
-        }
-    }
+    private static string RepositoryRoot => Repository.Root;
 }
