@@ -39,8 +39,7 @@ public sealed class TResNetAslBadInputTests
     [TestMethod]
     public void LabelsWithoutAnyPositiveAreRefused()
     {
-        IDataView data = s_set.Context.Data.LoadFromEnumerable(new[] { new LabelRow { ImagePath = "a.png", Label = [0, 0] } });
-        data = WithSlotNames(data);
+        IDataView data = Labelled([("a.png", [0, 0])], ["cat", "dog"]);
         TResNetAslOptions options = s_set.Options(1);
         options.ValidationSet = null;
         var e = Assert.ThrowsExactly<ArgumentException>(() => Fit(options, data));
@@ -61,11 +60,7 @@ public sealed class TResNetAslBadInputTests
     [TestMethod]
     public void LabelValuesOutsideOneZeroMinusOneAreRefusedNamingRowAndClass()
     {
-        IDataView data = WithSlotNames(s_set.Context.Data.LoadFromEnumerable(new[]
-        {
-            new LabelRow { ImagePath = "a.png", Label = [1, 0] },
-            new LabelRow { ImagePath = "b.png", Label = [0.5f, 1] },
-        }));
+        IDataView data = Labelled([("a.png", [1, 0]), ("b.png", [0.5f, 1])], ["cat", "dog"]);
         TResNetAslOptions options = s_set.Options(1);
         options.ValidationSet = null;
         var e = Assert.ThrowsExactly<InvalidDataException>(() => Fit(options, data));
@@ -176,12 +171,17 @@ public sealed class TResNetAslBadInputTests
         var rows = data.GetColumn<string>("ImagePath").Zip(data.GetColumn<VBuffer<float>>("Label").Select(v => v.DenseValues().ToArray()))
             .Select((r, i) => { float[] label = r.Second; label[i % label.Length] = label[i % label.Length] == 0 ? -1 : label[i % label.Length]; return (r.First, label); })
             .ToList();
-        VBuffer<ReadOnlyMemory<char>> names = default;
-        data.Schema["Label"].GetSlotNames(ref names);
+        return Labelled(rows, s_set.Context.MultiLabel().GetClassNames(data));
+    }
+
+    /// <summary>Hand-made rows as ImagePath + Label with the given class names as slot names.</summary>
+    private static IDataView Labelled(IEnumerable<(string Path, float[] Label)> rows, IReadOnlyList<string> classes)
+    {
+        var names = new VBuffer<ReadOnlyMemory<char>>(classes.Count, classes.Select(c => c.AsMemory()).ToArray());
         var schema = SchemaDefinition.Create(typeof(ImageLabelRow));
-        schema[nameof(ImageLabelRow.Label)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, names.Length);
-        schema[nameof(ImageLabelRow.Label)].AddAnnotation("SlotNames", names, new VectorDataViewType(TextDataViewType.Instance, names.Length));
-        return s_set.Context.Data.LoadFromEnumerable(rows.Select(r => new ImageLabelRow { ImagePath = r.First, Label = r.label }), schema);
+        schema[nameof(ImageLabelRow.Label)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, classes.Count);
+        schema[nameof(ImageLabelRow.Label)].AddAnnotation("SlotNames", names, new VectorDataViewType(TextDataViewType.Instance, classes.Count));
+        return s_set.Context.Data.LoadFromEnumerable(rows.Select(r => new ImageLabelRow { ImagePath = r.Path, Label = r.Label }).ToList(), schema);
     }
 
     private sealed class ImageLabelRow
@@ -229,17 +229,5 @@ public sealed class TResNetAslBadInputTests
         using TResNetAslTransformer model = fallback.MultiLabel().TResNetAsl(options).Fit(s_set.Train);
         Assert.IsTrue(messages.Any(m => m.Contains("Training on the CPU", StringComparison.Ordinal)), string.Join("\n", messages.Take(20)));
         Assert.IsTrue(messages.Any(m => m.Contains("Epoch 1/1", StringComparison.Ordinal)), "an epoch line in the log");
-    }
-
-    /// <summary>Gives the 2-slot label column of the hand-made rows the class names "cat" and "dog".</summary>
-    private static IDataView WithSlotNames(IDataView data)
-    {
-        var builder = new DataViewSchema.Annotations.Builder();
-        ValueGetter<VBuffer<ReadOnlyMemory<char>>> names = (ref VBuffer<ReadOnlyMemory<char>> v) => v = new VBuffer<ReadOnlyMemory<char>>(2, ["cat".AsMemory(), "dog".AsMemory()]);
-        builder.Add("SlotNames", new VectorDataViewType(TextDataViewType.Instance, 2), names);
-        var schema = new DataViewSchema.Builder();
-        schema.AddColumn("ImagePath", TextDataViewType.Instance);
-        schema.AddColumn("Label", new VectorDataViewType(NumberDataViewType.Single, 2), builder.ToAnnotations());
-        return s_set.Context.Data.LoadFromEnumerable(s_set.Context.Data.CreateEnumerable<LabelRow>(data, reuseRowObject: false).ToList(), schema.ToSchema());
     }
 }
