@@ -29,7 +29,7 @@ public static class GettingStarted
             ImageSize = 224,
             Epochs = 20,
             ValidationSet = valid,
-            ThresholdSelection = ThresholdSelection.TunedPerClass,
+            Thresholds = { Selection = ThresholdSelection.TunedPerClass },
             CheckpointDirectory = "checkpoints",             // resumable
         });
         using TResNetAslTransformer model = trainer.Fit(train);
@@ -44,8 +44,8 @@ public static class GettingStarted
     public static void ScoreOnGpu(IDataView images)
     {
         var ml = new MLContext { GpuDeviceId = 0, FallbackToCpu = true };   // CPU, with a warning, where CUDA is unusable
-        using TResNetScoringTransformer scorer = ml.MultiLabel()
-            .ScoreTResNet("model.onnx", imageColumnName: "ImagePath", batchSize: 64)
+        using ImageScoringTransformer scorer = ml.MultiLabel()
+            .ScoreImages("model.onnx", imageColumnName: "ImagePath", batchSize: 64)
             .Fit(images);
         Console.WriteLine($"Scoring on {scorer.Device}");
         IDataView scored = scorer.Transform(images);   // + Score (float[C]) and PredictedLabels (bool[C]) with class names

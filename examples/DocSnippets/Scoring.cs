@@ -11,13 +11,13 @@ public static class Scoring
     public static IDataView ScoreSaveLoad(IDataView data, string folder)
     {
         var ml = new MLContext(seed: 0) { GpuDeviceId = 0, FallbackToCpu = true };   // GPU when usable
-        using TResNetScoringTransformer scorer = ml.MultiLabel()
-            .ScoreTResNet("model.onnx", imageColumnName: "ImagePath", imageFolder: folder, batchSize: 64)   // or an options object
+        using ImageScoringTransformer scorer = ml.MultiLabel()
+            .ScoreImages("model.onnx", imageColumnName: "ImagePath", imageFolder: folder, batchSize: 64)   // or an options object
             .Fit(data);
         IDataView scored = scorer.Transform(data);          // + Score (float[C]) + PredictedLabels (bool[C]), class names as slot names
         ml.Model.Save(scorer, data.Schema, "model.zip");    // stock transforms: loads in any ML.NET app
-        using TResNetScoringTransformer again = ml.MultiLabel().LoadModel("model.zip",
-            new TResNetScoringOptions { ImageColumnName = "ImagePath" });   // batched again, slot names back
+        using ImageScoringTransformer again = ml.MultiLabel().LoadModel("model.zip",
+            new ImageScoringOptions { ImageColumnName = "ImagePath" });   // batched again, slot names back
         return again.Transform(data);
     }
 }

@@ -16,7 +16,7 @@ public static class TResNetModels
         (TResNet loaded, TResNetCheckpointInfo loadedInfo) = TResNetCheckpoint.LoadModel("model.safetensors");
         TResNetCheckpoint.Save(model, "model.safetensors", classNames, imageSize: 224);
 
-        TResNetOnnxExporter.Export(model, "model.onnx", new TResNetOnnxExportOptions
+        OnnxExporter.Export(model, "model.onnx", new OnnxExportOptions
         {
             ImageSize = 224, ClassNames = classNames, Thresholds = tuned.Thresholds, IncludeLogits = false,
         });

@@ -72,7 +72,7 @@ try
         Augmentation = new AugmentationOptions { HorizontalFlipProbability = 0.5, CutoutFactor = 0, RandAugmentOperations = 0 },
         ValidationSet = labelMapper.Transform(validation),
         // ASL shifts probabilities up (the paper's scripts use 0.7-0.8); thresholds tuned per class on validation.
-        ThresholdSelection = ThresholdSelection.TunedPerClass,
+        Thresholds = { Selection = ThresholdSelection.TunedPerClass },
         CheckpointDirectory = o.CheckpointDirectory,
         Seed = o.Seed,
         Progress = progress,
@@ -91,7 +91,7 @@ try
         epochs.AddRow($"{e.Epoch}", $"{e.Loss:F4}", Percent(e.ValidationMap), Percent(e.EmaValidationMap), $"{e.ImagesPerSecond:F0}");
     }
     AnsiConsole.Write(epochs);
-    Console.WriteLine($"Selected: epoch {network.BestEpoch} ({network.BestSource} weights), validation mAP {Percent(network.ValidationMetrics?.MeanAveragePrecision)}.");
+    Console.WriteLine($"Selected: epoch {network.BestEpoch} ({network.SelectedWeights} weights), validation mAP {Percent(network.ValidationMetrics?.MeanAveragePrecision)}.");
 
     // Held-out evaluation through the fitted pipeline (labels mapped, images scored by ONNX Runtime).
     IDataView scored = model.Transform(test);
@@ -106,7 +106,7 @@ try
     Console.WriteLine($"Wrote {report}, {onnx} and {zip}.");
 
     // Reload the saved model as an application would, and score a few held-out images.
-    using (TResNetScoringTransformer scorer = ml.MultiLabel().LoadModel(zip, new TResNetScoringOptions { ImageColumnName = "ImagePath", ImageFolder = dataDirectory }))
+    using (ImageScoringTransformer scorer = ml.MultiLabel().LoadModel(zip, new ImageScoringOptions { ImageColumnName = "ImagePath", ImageFolder = dataDirectory }))
     {
         var examples = new Table().AddColumns("Image", "True labels", "Predicted (score)");
         foreach (ScoredRow row in ml.Data.CreateEnumerable<ScoredRow>(scorer.Transform(ml.Data.TakeRows(test, 5)), reuseRowObject: false))

@@ -52,7 +52,7 @@ public partial class ShapesModel
     {
         var mlContext = new MLContext();
         // LoadModel restores the batched scorer with class names; mlContext.Model.Load also works (no slot names).
-        TResNetScoringTransformer model = mlContext.MultiLabel().LoadModel(MLNetModelPath, new TResNetScoringOptions { ImageColumnName = "ImagePath" });
+        ImageScoringTransformer model = mlContext.MultiLabel().LoadModel(MLNetModelPath, new ImageScoringOptions { ImageColumnName = "ImagePath" });
         return (mlContext.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model), model.Model.ClassNames);
     }
 }

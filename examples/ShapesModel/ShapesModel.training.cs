@@ -1,3 +1,4 @@
+using Miil.ML.Evaluation;
 using Microsoft.ML;
 using Miil.ML;
 using Miil.ML.Datasets;
@@ -72,7 +73,7 @@ public partial class ShapesModel
                 RandAugmentOperations = t.RandAugmentOperations,
             },
             ValidationSet = validation,
-            ThresholdSelection = Enum.Parse<ThresholdSelection>(t.ThresholdSelection, ignoreCase: true),
+            Thresholds = { Selection = Enum.Parse<ThresholdSelection>(t.ThresholdSelection, ignoreCase: true) },
             Seed = t.Seed,
         });
     }

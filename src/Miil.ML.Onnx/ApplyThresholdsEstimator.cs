@@ -16,7 +16,7 @@ public sealed class ApplyThresholdsEstimator : IEstimator<ITransformer>
     private readonly MLContext _context;
     private readonly float[] _thresholds;
 
-    internal ApplyThresholdsEstimator(MLContext context, IReadOnlyList<float> thresholds, string scoreColumnName, string predictedLabelsColumnName)
+    internal ApplyThresholdsEstimator(MLContext context, IReadOnlyList<float> thresholds, string predictedLabelsColumnName, string scoreColumnName)
     {
         ArgumentNullException.ThrowIfNull(thresholds);
         ArgumentException.ThrowIfNullOrEmpty(scoreColumnName);
@@ -35,11 +35,11 @@ public sealed class ApplyThresholdsEstimator : IEstimator<ITransformer>
         PredictedLabelsColumnName = predictedLabelsColumnName;
     }
 
-    /// <summary>The score column read.</summary>
-    public string ScoreColumnName { get; }
-
     /// <summary>The decision column written.</summary>
     public string PredictedLabelsColumnName { get; }
+
+    /// <summary>The score column read.</summary>
+    public string ScoreColumnName { get; }
 
     /// <summary>The thresholds, one per class.</summary>
     public IReadOnlyList<float> Thresholds => _thresholds;

@@ -12,26 +12,39 @@ public static class MultiLabelCatalogExtensions
     /// </summary>
     /// <param name="catalog">The multi-label catalog.</param>
     /// <param name="thresholds">One threshold per class, in score-slot order.</param>
-    /// <param name="scoreColumnName">Score column (known-size vector of Single). Default "Score".</param>
-    /// <param name="predictedLabelsColumnName">Decision column to write. Default "PredictedLabels".</param>
+    /// <param name="predictedLabelsColumnName">Decision column to write. Default <see cref="DefaultColumnNames.PredictedLabels"/>.</param>
+    /// <param name="scoreColumnName">Score column read (known-size vector of Single). Default <see cref="DefaultColumnNames.Score"/>.</param>
     public static ApplyThresholdsEstimator ApplyThresholds(this MultiLabelCatalog catalog, IReadOnlyList<float> thresholds,
-        string scoreColumnName = "Score", string predictedLabelsColumnName = "PredictedLabels")
+        string predictedLabelsColumnName = DefaultColumnNames.PredictedLabels, string scoreColumnName = DefaultColumnNames.Score)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new ApplyThresholdsEstimator(catalog.Context, thresholds, scoreColumnName, predictedLabelsColumnName);
+        return new ApplyThresholdsEstimator(catalog.Context, thresholds, predictedLabelsColumnName, scoreColumnName);
+    }
+
+    /// <summary>Applies thresholds chosen by <c>mlContext.MultiLabel().TuneThresholds(...)</c>.</summary>
+    /// <param name="catalog">The multi-label catalog.</param>
+    /// <param name="tuned">The tuned thresholds.</param>
+    /// <param name="predictedLabelsColumnName">Decision column to write.</param>
+    /// <param name="scoreColumnName">Score column read.</param>
+    public static ApplyThresholdsEstimator ApplyThresholds(this MultiLabelCatalog catalog, TunedThresholds tuned,
+        string predictedLabelsColumnName = DefaultColumnNames.PredictedLabels, string scoreColumnName = DefaultColumnNames.Score)
+    {
+        ArgumentNullException.ThrowIfNull(tuned);
+        return catalog.ApplyThresholds(tuned.Thresholds, predictedLabelsColumnName, scoreColumnName);
     }
 
     /// <summary>
-    /// Scores an image-path column with a TResNet exported by Miil.ML (ONNX), in batches, on GPU when
-    /// asked and usable (CPU otherwise): appends <c>Score</c> and <c>PredictedLabels</c> with the class
-    /// names as slot names. See <see cref="TResNetScoringTransformer"/>.
+    /// Scores an image-path (or image) column with a multi-label model exported by Miil.ML (ONNX, see
+    /// <see cref="OnnxModelContract"/>), in batches, on GPU when asked and usable (CPU otherwise): appends
+    /// <c>Score</c> and <c>PredictedLabels</c> with the class names as slot names, preprocessing images
+    /// as the model's record says. See <see cref="ImageScoringTransformer"/>.
     /// </summary>
     /// <param name="catalog">The multi-label catalog.</param>
     /// <param name="modelPath">The exported .onnx file.</param>
     /// <param name="options">Columns, batch size and device; default: "ImagePath" to "Score"/"PredictedLabels", batches of 64, the context's GPU settings.</param>
     /// <exception cref="FileNotFoundException">No file at <paramref name="modelPath"/>.</exception>
     /// <exception cref="InvalidOperationException">The file is not an ONNX model exported by Miil.ML.</exception>
-    public static TResNetScoringEstimator ScoreTResNet(this MultiLabelCatalog catalog, string modelPath, TResNetScoringOptions? options = null)
+    public static ImageScoringEstimator ScoreImages(this MultiLabelCatalog catalog, string modelPath, ImageScoringOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentException.ThrowIfNullOrEmpty(modelPath);
@@ -39,7 +52,7 @@ public static class MultiLabelCatalogExtensions
         {
             throw new FileNotFoundException($"ONNX model '{modelPath}' does not exist.", modelPath);
         }
-        return new TResNetScoringEstimator(catalog.Context, File.ReadAllBytes(modelPath), $"'{modelPath}'", options ?? new TResNetScoringOptions());
+        return new ImageScoringEstimator(catalog.Context, File.ReadAllBytes(modelPath), $"'{modelPath}'", options ?? new ImageScoringOptions());
     }
 
     /// <summary>Scores with the flat parameters of ML.NET's catalogs (see the options overload).</summary>
@@ -52,10 +65,10 @@ public static class MultiLabelCatalogExtensions
     /// <param name="gpuDeviceId">CUDA device; null for the context's setting.</param>
     /// <param name="fallbackToCpu">Whether an unusable GPU falls back to CPU with a warning.</param>
     /// <param name="imageFolder">Folder relative paths are resolved against.</param>
-    public static TResNetScoringEstimator ScoreTResNet(this MultiLabelCatalog catalog, string modelPath, string imageColumnName,
-        string scoreColumnName = "Score", string predictedLabelsColumnName = "PredictedLabels", int batchSize = 64,
+    public static ImageScoringEstimator ScoreImages(this MultiLabelCatalog catalog, string modelPath, string imageColumnName,
+        string scoreColumnName = DefaultColumnNames.Score, string predictedLabelsColumnName = DefaultColumnNames.PredictedLabels, int batchSize = 64,
         int? gpuDeviceId = null, bool fallbackToCpu = true, string? imageFolder = null)
-        => catalog.ScoreTResNet(modelPath, new TResNetScoringOptions
+        => catalog.ScoreImages(modelPath, new ImageScoringOptions
         {
             ImageColumnName = imageColumnName,
             ScoreColumnName = scoreColumnName,
@@ -67,34 +80,30 @@ public static class MultiLabelCatalogExtensions
         });
 
     /// <summary>Scores with a model given as ONNX bytes (see the path overload).</summary>
-    public static TResNetScoringEstimator ScoreTResNet(this MultiLabelCatalog catalog, byte[] model, TResNetScoringOptions? options = null)
+    /// <param name="catalog">The multi-label catalog.</param>
+    /// <param name="model">The ONNX model's bytes.</param>
+    /// <param name="options">Columns, batch size and device.</param>
+    public static ImageScoringEstimator ScoreImages(this MultiLabelCatalog catalog, byte[] model, ImageScoringOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(model);
-        return new TResNetScoringEstimator(catalog.Context, model, "the ONNX model", options ?? new TResNetScoringOptions());
+        return new ImageScoringEstimator(catalog.Context, model, "the ONNX model", options ?? new ImageScoringOptions());
     }
 
     /// <summary>
-    /// Loads a model zip saved from a <see cref="TResNetScoringTransformer"/> back as the batched scorer,
-    /// with class names (slot names) and thresholds from the embedded ONNX model. A plain
-    /// <c>mlContext.Model.Load</c> of the same zip also works, but scores row by row and has no slot names.
+    /// Loads a model zip saved from an <see cref="ImageScoringTransformer"/> (or a trained model) back as
+    /// the batched scorer, with class names (slot names), thresholds and preprocessing from the embedded
+    /// ONNX model. A plain <c>mlContext.Model.Load</c> of the same zip also works, but scores row by row
+    /// and has no slot names.
     /// </summary>
     /// <param name="catalog">The multi-label catalog.</param>
     /// <param name="path">The model zip.</param>
     /// <param name="options">Columns, batch size and device (the image folder defaults to the saved one).</param>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
-    /// <exception cref="InvalidOperationException">The zip does not hold exactly one ONNX model exported by Miil.ML.</exception>
-    public static TResNetScoringTransformer LoadModel(this MultiLabelCatalog catalog, string path, TResNetScoringOptions? options = null)
+    /// <exception cref="InvalidOperationException">The file is not a model zip holding exactly one ONNX model exported by Miil.ML; the message names the file and what to do.</exception>
+    public static ImageScoringTransformer LoadModel(this MultiLabelCatalog catalog, string path, ImageScoringOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return TResNetModelLoader.Load(catalog.Context, path, options ?? new TResNetScoringOptions());
-    }
-
-    /// <summary>Applies thresholds chosen by <c>mlContext.MultiLabel().TuneThresholds(...)</c>.</summary>
-    public static ApplyThresholdsEstimator ApplyThresholds(this MultiLabelCatalog catalog, TunedThresholds tuned,
-        string scoreColumnName = "Score", string predictedLabelsColumnName = "PredictedLabels")
-    {
-        ArgumentNullException.ThrowIfNull(tuned);
-        return catalog.ApplyThresholds(tuned.Thresholds, scoreColumnName, predictedLabelsColumnName);
+        return ModelZipLoader.Load(catalog.Context, path, options ?? new ImageScoringOptions());
     }
 }

@@ -12,10 +12,10 @@ public static class TResNetAslCatalog
     /// </summary>
     /// <param name="catalog">The multi-label catalog.</param>
     /// <param name="options">Columns, network, loss, schedule, augmentation, validation and checkpoints.</param>
-    public static TResNetAslEstimator TResNetAsl(this MultiLabelCatalog catalog, TResNetAslOptions options)
+    public static TResNetAslTrainer TResNetAsl(this MultiLabelCatalog catalog, TResNetAslOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new TResNetAslEstimator(catalog.Context, options);
+        return new TResNetAslTrainer(catalog.Context, options);
     }
 
     /// <summary>Trains with the flat parameters of ML.NET's catalogs; everything else at <see cref="TResNetAslOptions"/>' defaults.</summary>
@@ -28,7 +28,7 @@ public static class TResNetAslCatalog
     /// <param name="learningRate">Peak learning rate.</param>
     /// <param name="imageSize">Network input side.</param>
     /// <param name="validationSet">Validation rows for model selection, or null.</param>
-    public static TResNetAslEstimator TResNetAsl(this MultiLabelCatalog catalog, string labelColumnName = "Label", string imageColumnName = "ImagePath",
+    public static TResNetAslTrainer TResNetAsl(this MultiLabelCatalog catalog, string labelColumnName = DefaultColumnNames.Label, string imageColumnName = DefaultColumnNames.ImagePath,
         string? imageFolder = null, int epochs = 40, int batchSize = 64, float learningRate = 1e-4f, int imageSize = 224, Microsoft.ML.IDataView? validationSet = null)
         => catalog.TResNetAsl(new TResNetAslOptions
         {

@@ -70,7 +70,7 @@ public sealed partial class MultiLabelCatalog
     /// <param name="data">The data.</param>
     /// <param name="columnName">A known-size vector column with slot names. Default "Label".</param>
     /// <exception cref="ArgumentException">No such column, or it has no slot names.</exception>
-    public IReadOnlyList<string> GetClassNames(IDataView data, string columnName = "Label")
+    public IReadOnlyList<string> GetClassNames(IDataView data, string columnName = DefaultColumnNames.Label)
     {
         ArgumentNullException.ThrowIfNull(data);
         DataViewSchema.Column column = data.Schema.GetColumnOrNull(columnName)

@@ -20,7 +20,7 @@ public sealed partial class MultiLabelCatalog
     /// <returns>The metrics, as fractions in [0, 1].</returns>
     /// <exception cref="ArgumentException">A column is missing or of the wrong type or size.</exception>
     /// <exception cref="InvalidOperationException">The data has no rows, or a value is invalid (the message names the column, row and class).</exception>
-    public MultiLabelMetrics Evaluate(IDataView data, string labelColumnName = "Label", string scoreColumnName = "Score",
+    public MultiLabelMetrics Evaluate(IDataView data, string labelColumnName = DefaultColumnNames.Label, string scoreColumnName = DefaultColumnNames.Score,
         string? predictedLabelsColumnName = null, float threshold = 0.5f, int topK = 3)
     {
         Scored scored = ReadScored(data, labelColumnName, scoreColumnName, predictedLabelsColumnName);
@@ -43,11 +43,11 @@ public sealed partial class MultiLabelCatalog
     /// <param name="validation">Scored validation data.</param>
     /// <param name="labelColumnName">Label column (see <see cref="Evaluate"/>).</param>
     /// <param name="scoreColumnName">Score column of the same size.</param>
-    /// <param name="options">Per class or global, objective, target precision. Default: per class, maximise F1.</param>
+    /// <param name="options">Fixed, global or per class; objective, target precision. Default: per class, maximise F1.</param>
     /// <exception cref="ArgumentException">A column is missing or of the wrong type or size.</exception>
     /// <exception cref="InvalidOperationException">No rows, or an invalid value (the message names the column, row and class).</exception>
-    public TunedThresholds TuneThresholds(IDataView validation, string labelColumnName = "Label", string scoreColumnName = "Score",
-        ThresholdTuningOptions? options = null)
+    public TunedThresholds TuneThresholds(IDataView validation, string labelColumnName = DefaultColumnNames.Label, string scoreColumnName = DefaultColumnNames.Score,
+        ThresholdOptions? options = null)
     {
         Scored scored = ReadScored(validation, labelColumnName, scoreColumnName, predictedLabelsColumnName: null);
         try

@@ -3,9 +3,9 @@ namespace Miil.ML;
 /// <summary>
 /// Random generators seeded by a tuple of numbers, the same in every process and on every machine.
 /// <c>HashCode.Combine</c> would not do: .NET randomises it per process, so data "seeded" with it
-/// differs from one run to the next.
+/// differs from one run to the next. Public for the packages that extend Miil.ML (augmentation draws).
 /// </summary>
-internal static class StableRandom
+public static class StableRandom
 {
     /// <summary>A generator for (<paramref name="a"/>, <paramref name="b"/>, <paramref name="c"/>) through SplitMix64.</summary>
     public static Random Create(long a, long b, long c)

@@ -13,7 +13,7 @@ using static TorchSharp.torch;
 namespace Miil.ML.Benchmarks;
 
 /// <summary>
-/// <c>score</c> command: images per second of ScoreTResNet at batch 1, 16 and 64 against the stock
+/// <c>score</c> command: images per second of ScoreImages at batch 1, 16 and 64 against the stock
 /// ImageAnalytics + ApplyOnnxModel chain (row by row) and TorchSharp eager inference on the same
 /// preprocessed pixels, over built-in images, CPU. Usage: <c>score [--config tiny:64:512] [--config M:224:128]</c>
 /// (architecture, image size, number of images).
@@ -70,7 +70,7 @@ internal static class ScoringBenchmark
         TResNetArchitecture architecture = arch == "tiny" ? TResNetArchitecture.Custom([1, 1, 1, 1], 0.25) : TResNetArchitecture.FromName(arch);
         using var model = new TResNet(architecture, 20);
         model.eval();
-        byte[] onnx = TResNetOnnxExporter.Export(model, new TResNetOnnxExportOptions { ImageSize = size });
+        byte[] onnx = OnnxExporter.Export(model, new OnnxExportOptions { ImageSize = size });
 
         var ml = new MLContext(seed: 0);
         IDataView data = ml.Data.LoadFromEnumerable(rows);
@@ -86,8 +86,8 @@ internal static class ScoringBenchmark
 
         foreach (int batch in new[] { 1, 16, 64 })
         {
-            using TResNetScoringTransformer scorer = ml.MultiLabel().ScoreTResNet(onnx, new TResNetScoringOptions { ImageColumnName = "ImagePath", BatchSize = batch }).Fit(data);
-            results.Add(($"ScoreTResNet batch {batch}", Rate(count, () => Drain(scorer.Transform(data), "Score"))));
+            using ImageScoringTransformer scorer = ml.MultiLabel().ScoreImages(onnx, new ImageScoringOptions { ImageColumnName = "ImagePath", BatchSize = batch }).Fit(data);
+            results.Add(($"ScoreImages batch {batch}", Rate(count, () => Drain(scorer.Transform(data), "Score"))));
         }
 
         // TorchSharp eager on pre-extracted pixels, batches of 64 (preprocessing excluded: an upper bound).

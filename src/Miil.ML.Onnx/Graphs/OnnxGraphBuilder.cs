@@ -3,20 +3,28 @@ using Onnx;
 
 namespace Miil.ML.Onnx.Graphs;
 
-/// <summary>Accumulates the nodes and initializers of an ONNX graph, with unique value names.</summary>
-internal sealed class OnnxGraphBuilder
+/// <summary>
+/// Accumulates the nodes and initializers of an ONNX graph (OnnxSharp's protobuf types), with unique
+/// value names: what network blocks write their ONNX nodes with, next to their forward, and what
+/// <see cref="OnnxModelContract.Complete"/> finishes.
+/// </summary>
+public sealed class OnnxGraphBuilder
 {
     private readonly GraphProto _graph;
     private readonly Dictionary<string, int> _counters = new(StringComparer.Ordinal);
 
+    /// <summary>Starts an empty graph.</summary>
+    /// <param name="name">The graph's name.</param>
     public OnnxGraphBuilder(string name)
     {
         _graph = new GraphProto { Name = name };
     }
 
+    /// <summary>The graph built so far.</summary>
     public GraphProto Graph => _graph;
 
-    /// <summary>A fresh value name with the given stem.</summary>
+    /// <summary>A fresh value name with the given stem (the stem itself the first time, then stem_1, stem_2, ...).</summary>
+    /// <param name="stem">The name's stem.</param>
     public string Name(string stem)
     {
         int n = _counters.TryGetValue(stem, out int c) ? c + 1 : 0;
@@ -25,6 +33,9 @@ internal sealed class OnnxGraphBuilder
     }
 
     /// <summary>Adds a float32 initializer (row-major values of the given shape) and returns its name.</summary>
+    /// <param name="stem">Stem of its name.</param>
+    /// <param name="values">Row-major values.</param>
+    /// <param name="dims">Its shape.</param>
     public string Initializer(string stem, ReadOnlySpan<float> values, params long[] dims)
     {
         if (dims.Aggregate(1L, (a, d) => a * d) != values.Length)
@@ -43,7 +54,9 @@ internal sealed class OnnxGraphBuilder
         return proto.Name;
     }
 
-    /// <summary>Adds an int64 initializer (shapes, pads) and returns its name.</summary>
+    /// <summary>Adds a one-dimensional int64 initializer (shapes, pads) and returns its name.</summary>
+    /// <param name="stem">Stem of its name.</param>
+    /// <param name="values">The values.</param>
     public string Int64Initializer(string stem, params long[] values)
     {
         var proto = new TensorProto { Name = Name(stem), DataType = (int)TensorProto.Types.DataType.Int64 };
@@ -54,6 +67,10 @@ internal sealed class OnnxGraphBuilder
     }
 
     /// <summary>Adds a node with one output and returns the output's name.</summary>
+    /// <param name="opType">The ONNX operator (default domain).</param>
+    /// <param name="outputStem">Stem of the output's name.</param>
+    /// <param name="inputs">Input value names, in the operator's order.</param>
+    /// <param name="attributes">The node's attributes.</param>
     public string Node(string opType, string outputStem, IEnumerable<string> inputs, params AttributeProto[] attributes)
     {
         string output = Name(outputStem);
@@ -65,10 +82,19 @@ internal sealed class OnnxGraphBuilder
         return output;
     }
 
+    /// <summary>An integer attribute.</summary>
+    /// <param name="name">Attribute name.</param>
+    /// <param name="value">Its value.</param>
     public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 
+    /// <summary>A float attribute.</summary>
+    /// <param name="name">Attribute name.</param>
+    /// <param name="value">Its value.</param>
     public static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
 
+    /// <summary>An integer-list attribute.</summary>
+    /// <param name="name">Attribute name.</param>
+    /// <param name="values">Its values.</param>
     public static AttributeProto Ints(string name, params long[] values)
     {
         var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
@@ -76,10 +102,16 @@ internal sealed class OnnxGraphBuilder
         return a;
     }
 
+    /// <summary>A string attribute.</summary>
+    /// <param name="name">Attribute name.</param>
+    /// <param name="value">Its value.</param>
     public static AttributeProto String(string name, string value)
         => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
 
     /// <summary>A tensor value description: element type and dimensions (a string dimension is symbolic).</summary>
+    /// <param name="name">The value's name.</param>
+    /// <param name="type">Element type.</param>
+    /// <param name="dims">Dimensions: integers, or strings for symbolic ones.</param>
     public static ValueInfoProto Value(string name, TensorProto.Types.DataType type, params object[] dims)
     {
         var shape = new TensorShapeProto();

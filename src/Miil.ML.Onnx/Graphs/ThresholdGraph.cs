@@ -10,9 +10,6 @@ namespace Miil.ML.Onnx.Graphs;
 /// </summary>
 internal static class ThresholdGraph
 {
-    /// <summary>ONNX opset of the graph (Greater with broadcasting: opset 13, as the TResNet export).</summary>
-    public const int Opset = 13;
-
     public static byte[] Build(IReadOnlyList<float> thresholds, string scoreName, string decisionName)
     {
         var g = new OnnxGraphBuilder("thresholds");
@@ -24,9 +21,9 @@ internal static class ThresholdGraph
         g.Graph.Node.Add(node);
         g.Graph.Input.Add(OnnxGraphBuilder.Value(scoreName, TensorProto.Types.DataType.Float, "batch", thresholds.Count));
         g.Graph.Output.Add(OnnxGraphBuilder.Value(decisionName, TensorProto.Types.DataType.Bool, "batch", thresholds.Count));
-        var model = new ModelProto { IrVersion = 7, ProducerName = "Miil.ML.Onnx", Graph = g.Graph };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
-        model.MetadataProps.Add(new StringStringEntryProto { Key = "miil.thresholds", Value = System.Text.Json.JsonSerializer.Serialize(thresholds) });
+        var model = new ModelProto { IrVersion = OnnxModelContract.IrVersion, ProducerName = "Miil.ML.Onnx", Graph = g.Graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OnnxModelContract.Opset });
+        model.MetadataProps.Add(new StringStringEntryProto { Key = OnnxModelContract.MetadataKeys.Thresholds, Value = OnnxModelContract.ThresholdsJson(thresholds) });
         return model.ToByteArray();
     }
 }

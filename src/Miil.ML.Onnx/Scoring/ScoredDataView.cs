@@ -4,7 +4,7 @@ using Microsoft.ML.Data;
 namespace Miil.ML.Onnx.Scoring;
 
 /// <summary>The input with Score and PredictedLabels appended; scoring happens batch by batch as cursors move.</summary>
-internal sealed class ScoredDataView(TResNetScoringTransformer owner, IDataView input, DataViewSchema schema) : IDataView
+internal sealed class ScoredDataView(ImageScoringTransformer owner, IDataView input, DataViewSchema schema) : IDataView
 {
     public bool CanShuffle => false;
 
@@ -26,7 +26,7 @@ internal sealed class ScoredDataView(TResNetScoringTransformer owner, IDataView 
 /// </summary>
 internal sealed class ScoredCursor : DataViewRowCursor
 {
-    private readonly TResNetScoringTransformer _owner;
+    private readonly ImageScoringTransformer _owner;
     private readonly DataViewRowCursor _main;
     private readonly DataViewRowCursor? _ahead;
     private readonly ValueGetter<ReadOnlyMemory<char>>? _path;
@@ -43,7 +43,7 @@ internal sealed class ScoredCursor : DataViewRowCursor
     private int _batchCount;
     private long _position = -1;
 
-    public ScoredCursor(TResNetScoringTransformer owner, IDataView input, DataViewSchema schema, IEnumerable<DataViewSchema.Column> columnsNeeded)
+    public ScoredCursor(ImageScoringTransformer owner, IDataView input, DataViewSchema schema, IEnumerable<DataViewSchema.Column> columnsNeeded)
     {
         _owner = owner;
         Schema = schema;

@@ -4,7 +4,7 @@ using Microsoft.ML.Data;
 namespace Miil.ML.Onnx.Scoring;
 
 /// <summary>Row-at-a-time scoring for PredictionEngine: a batch of one, computed when a score is first read for a row.</summary>
-internal sealed class ScoringRowMapper(TResNetScoringTransformer owner, DataViewSchema inputSchema, DataViewSchema outputSchema) : IRowToRowMapper
+internal sealed class ScoringRowMapper(ImageScoringTransformer owner, DataViewSchema inputSchema, DataViewSchema outputSchema) : IRowToRowMapper
 {
     public DataViewSchema InputSchema => inputSchema;
 
@@ -25,7 +25,7 @@ internal sealed class ScoringRowMapper(TResNetScoringTransformer owner, DataView
 
     private sealed class ScoredRow : DataViewRow
     {
-        private readonly TResNetScoringTransformer _owner;
+        private readonly ImageScoringTransformer _owner;
         private readonly DataViewRow _input;
         private readonly bool[] _active;
         private readonly int _inputColumns;
@@ -33,7 +33,7 @@ internal sealed class ScoringRowMapper(TResNetScoringTransformer owner, DataView
         private float[] _scores = [];
         private bool[] _decisions = [];
 
-        public ScoredRow(TResNetScoringTransformer owner, DataViewRow input, DataViewSchema schema, IEnumerable<DataViewSchema.Column> activeColumns)
+        public ScoredRow(ImageScoringTransformer owner, DataViewRow input, DataViewSchema schema, IEnumerable<DataViewSchema.Column> activeColumns)
         {
             _owner = owner;
             _input = input;

@@ -25,7 +25,8 @@ public sealed class AsymmetricLoss : nn.Module<Tensor, Tensor, Tensor>
     public AsymmetricLoss(AsymmetricLossOptions? options = null)
         : base(nameof(AsymmetricLoss))
     {
-        Options = options ?? new AsymmetricLossOptions();
+        // A copy: the options are settable, and the module must not change under its user.
+        Options = (options ?? new AsymmetricLossOptions()) with { };
         Options.Validate();
     }
 

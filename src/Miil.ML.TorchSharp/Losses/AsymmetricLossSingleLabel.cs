@@ -19,7 +19,7 @@ public sealed class AsymmetricLossSingleLabel : nn.Module<Tensor, Tensor, Tensor
     public AsymmetricLossSingleLabel(AsymmetricLossSingleLabelOptions? options = null)
         : base(nameof(AsymmetricLossSingleLabel))
     {
-        Options = options ?? new AsymmetricLossSingleLabelOptions();
+        Options = (options ?? new AsymmetricLossSingleLabelOptions()) with { };
         Options.Validate();
     }
 

@@ -8,22 +8,22 @@ namespace Miil.ML.TorchSharp.Losses;
 public sealed record AsymmetricLossSingleLabelOptions
 {
     /// <summary>Focusing parameter of the target class: weight <c>(1 - p_target)^GammaPos</c>. Default 0.</summary>
-    public double GammaPos { get; init; } = 0;
+    public double GammaPos { get; set; } = 0;
 
     /// <summary>Focusing parameter of the other classes: weight <c>p_j^GammaNeg</c>. Default 4.</summary>
-    public double GammaNeg { get; init; } = 4;
+    public double GammaNeg { get; set; } = 4;
 
     /// <summary>
     /// Label smoothing: the target distribution becomes <c>(1 - LabelSmoothing) * onehot + LabelSmoothing / C</c>.
     /// Default 0.1 (the reference's <c>eps</c>, which in this class is smoothing, not a clamp).
     /// </summary>
-    public double LabelSmoothing { get; init; } = 0.1;
+    public double LabelSmoothing { get; set; } = 0.1;
 
     /// <summary>
     /// Reduction of the per-sample losses. Default <see cref="LossReduction.Mean"/> (mean over the batch;
     /// <see cref="LossReduction.BatchMean"/> is the same here).
     /// </summary>
-    public LossReduction Reduction { get; init; } = LossReduction.Mean;
+    public LossReduction Reduction { get; set; } = LossReduction.Mean;
 
     internal void Validate()
     {

@@ -14,4 +14,7 @@ internal static class Scalars
 {
     /// <summary>1, alive for the life of the process.</summary>
     public static readonly Scalar One = 1.ToScalar();
+
+    /// <summary>-1 (the ignored label), alive for the life of the process.</summary>
+    public static readonly Scalar MinusOne = (-1).ToScalar();
 }

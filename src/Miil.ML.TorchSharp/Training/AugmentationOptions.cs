@@ -8,23 +8,23 @@ namespace Miil.ML.TorchSharp.Training;
 public sealed record AugmentationOptions
 {
     /// <summary>Probability of a horizontal flip. Default 0 (the reference does not flip; 0.5 is the usual choice where left/right carries no meaning).</summary>
-    public double HorizontalFlipProbability { get; init; }
+    public double HorizontalFlipProbability { get; set; }
 
     /// <summary>
     /// Side of the Cutout box as a fraction of the image side, centred at a uniform random pixel,
     /// clipped at the borders and filled with one random colour, on every image; 0 turns it off.
     /// Default 0.5 (the reference's CutoutPIL).
     /// </summary>
-    public double CutoutFactor { get; init; } = 0.5;
+    public double CutoutFactor { get; set; } = 0.5;
 
     /// <summary>RandAugment: operations drawn per image (0 turns it off). Default 2.</summary>
-    public int RandAugmentOperations { get; init; } = 2;
+    public int RandAugmentOperations { get; set; } = 2;
 
     /// <summary>RandAugment magnitude on the usual 0-30 scale. Default 9.</summary>
-    public double RandAugmentMagnitude { get; init; } = 9;
+    public double RandAugmentMagnitude { get; set; } = 9;
 
     /// <summary>No augmentation at all.</summary>
-    public static AugmentationOptions None { get; } = new() { CutoutFactor = 0, RandAugmentOperations = 0 };
+    public static AugmentationOptions None => new() { CutoutFactor = 0, RandAugmentOperations = 0 };
 
     internal bool IsNone => HorizontalFlipProbability == 0 && CutoutFactor == 0 && RandAugmentOperations == 0;
 

@@ -1,6 +1,6 @@
 using System.Buffers;
 using Microsoft.ML.Data;
-using Miil.ML.Onnx.Scoring;
+using Miil.ML.Images;
 
 namespace Miil.ML.TorchSharp.Training;
 
@@ -9,6 +9,7 @@ internal sealed class Batch
 {
     public Batch(int capacity, int pixelsPerImage, int classCount)
     {
+        ClassCount = classCount;
         Pixels = new float[capacity * pixelsPerImage];
         Labels = new float[capacity * classCount];
         Rows = new int[capacity];
@@ -22,6 +23,8 @@ internal sealed class Batch
 
     public float[] Labels { get; }
 
+    public int ClassCount { get; }
+
     public int Count { get; set; }
 
     public int Skipped { get; set; }
@@ -30,7 +33,7 @@ internal sealed class Batch
 /// <summary>
 /// Turns rows into batches: one image per row through the scorer's preprocessing (ImageAnalytics'
 /// squash resize and pixel extraction, in parallel slices), then augmentation per image in
-/// parallel. The next batch is prepared on a worker while the caller trains on the current one;
+/// parallel on the [0, 1] pixels, then the network's mean and standard deviation. The next batch is prepared on a worker while the caller trains on the current one;
 /// two batch buffers rotate, so memory is bounded by two batches whatever the data size.
 /// </summary>
 internal sealed class BatchLoader
@@ -55,6 +58,9 @@ internal sealed class BatchLoader
     }
 
     public int BatchSize => _batchSize;
+
+    /// <summary>Rows of the data.</summary>
+    public int RowCount => _data.Count;
 
     public int BatchCount => (_data.Count + _batchSize - 1) / _batchSize;
 
@@ -128,22 +134,28 @@ internal sealed class BatchLoader
         batch.Count = kept;
         batch.Skipped = count - kept;
 
-        if (augmentation is not null && !augmentation.IsNone)
+        bool augment = augmentation is not null && !augmentation.IsNone;
+        if (augment || _preprocessor.Preprocessing.Normalizes)
         {
             int size = _preprocessor.ImageSize;
             Parallel.For(0, kept, new ParallelOptions { MaxDegreeOfParallelism = _workers }, i =>
             {
-                float[] scratch = ArrayPool<float>.Shared.Rent(size * size);
-                try
+                Span<float> image = batch.Pixels.AsSpan(i * length, length);
+                if (augment)
                 {
-                    // Seeded by the position in the epoch's order: the draw depends on where the image is, not on which thread took it.
-                    Random random = Augmentation.RandomFor(seed, epoch, positions[i]);
-                    Augmentation.Apply(batch.Pixels.AsSpan(i * length, length), size, augmentation, random, scratch);
+                    float[] scratch = ArrayPool<float>.Shared.Rent(size * size);
+                    try
+                    {
+                        // Seeded by the position in the epoch's order: the draw depends on where the image is, not on which thread took it.
+                        Random random = Augmentation.RandomFor(seed, epoch, positions[i]);
+                        Augmentation.Apply(image, size, augmentation!, random, scratch);
+                    }
+                    finally
+                    {
+                        ArrayPool<float>.Shared.Return(scratch);
+                    }
                 }
-                finally
-                {
-                    ArrayPool<float>.Shared.Return(scratch);
-                }
+                _preprocessor.Normalize(image);
             });
         }
         return batch;
@@ -166,8 +178,8 @@ internal sealed class BatchLoader
         }
         // One at a time, to find the unreadable ones (and, when not skipping, to name the first one's row).
         InvalidOperationException?[] errors = _data.Paths is { } paths
-            ? _preprocessor.FillEach(rows.Select(r => paths[r]).ToArray(), into)
-            : _preprocessor.FillEach(rows.Select(r => _data.Images![r]).ToArray(), into);
+            ? _preprocessor.FillEach(rows.Select(r => paths[r]).ToArray(), into, normalize: false)
+            : _preprocessor.FillEach(rows.Select(r => _data.Images![r]).ToArray(), into, normalize: false);
         for (int i = 0; i < rows.Length; i++)
         {
             if (errors[i] is not { } e)
@@ -196,12 +208,12 @@ internal sealed class BatchLoader
         {
             if (_data.Paths is { } paths)
             {
-                _preprocessor.Fill(rows.Select(r => paths[r]).ToArray(), into);
+                _preprocessor.Fill(rows.Select(r => paths[r]).ToArray(), into, normalize: false);
             }
             else
             {
                 IReadOnlyList<MLImage> images = _data.Images!;
-                _preprocessor.Fill(rows.Select(r => images[r]).ToArray(), into);
+                _preprocessor.Fill(rows.Select(r => images[r]).ToArray(), into, normalize: false);
             }
         }
         catch (InvalidOperationException e)

@@ -1,4 +1,4 @@
-using Miil.ML.TorchSharp.Models.TResNet;
+using Miil.ML.TorchSharp.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,7 +18,7 @@ internal sealed class ModelEma : IDisposable
 
     private readonly Scalar _decay;
 
-    public ModelEma(TResNet model, double decay)
+    public ModelEma(MultiLabelNetwork model, double decay)
     {
         Decay = decay;
         _weight = (1 - decay).ToScalar();
@@ -34,7 +34,7 @@ internal sealed class ModelEma : IDisposable
     public double Decay { get; }
 
     /// <summary>The averaged model (always in eval mode).</summary>
-    public TResNet Model { get; }
+    public MultiLabelNetwork Model { get; }
 
     public void Update()
     {

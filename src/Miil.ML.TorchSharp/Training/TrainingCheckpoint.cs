@@ -6,22 +6,18 @@ namespace Miil.ML.TorchSharp.Training;
 
 /// <summary>What identifies a run: a checkpoint resumes only the run it came from.</summary>
 internal sealed record TrainingFingerprint(
-    string Architecture, int[] Layers, double WidthFactor, string[] ClassNames, int ImageSize, int BatchSize,
-    int ScheduleEpochs, int Rows, int Seed, double? EmaDecay, string Loss, double LearningRate, double WeightDecay, string WeightDecayKind,
-    string Augmentation, string Data)
+    string Network, string[] ClassNames, int ImageSize, int BatchSize, int ScheduleEpochs, int Rows, int Seed, double? EmaDecay, string Loss,
+    double LearningRate, double WeightDecay, string WeightDecayKind, string Augmentation, string Data)
 {
     public IEnumerable<string> DifferencesFrom(TrainingFingerprint other)
     {
-        if (Architecture != other.Architecture || !Layers.SequenceEqual(other.Layers) || WidthFactor != other.WidthFactor)
-        {
-            yield return $"architecture {other.Architecture} [{string.Join(",", other.Layers)}] x{other.WidthFactor} vs {Architecture} [{string.Join(",", Layers)}] x{WidthFactor}";
-        }
         if (!ClassNames.SequenceEqual(other.ClassNames))
         {
             yield return $"classes [{string.Join(", ", other.ClassNames)}] vs [{string.Join(", ", ClassNames)}]";
         }
         foreach ((string name, object a, object b) in new (string, object, object)[]
         {
+            ("network", other.Network, Network),
             ("image size", other.ImageSize, ImageSize), ("batch size", other.BatchSize, BatchSize), ("schedule epochs", other.ScheduleEpochs, ScheduleEpochs),
             ("training rows", other.Rows, Rows), ("seed", other.Seed, Seed), ("EMA decay", other.EmaDecay?.ToString() ?? "off", EmaDecay?.ToString() ?? "off"),
             ("loss", other.Loss, Loss), ("learning rate", other.LearningRate, LearningRate), ("weight decay", other.WeightDecay, WeightDecay),
@@ -40,7 +36,14 @@ internal sealed record TrainingFingerprint(
 /// <summary>Where a run stands: enough, with the tensors, to continue it exactly.</summary>
 internal sealed class TrainingState
 {
-    public int Version { get; set; } = 1;
+    /// <summary>The format version this code writes and the newest it reads.</summary>
+    public const int CurrentVersion = 2;
+
+    /// <summary>
+    /// Version of the state's format: 1 had the network as architecture fields and the selected
+    /// weights as a string; 2 has the network's description and an enum.
+    /// </summary>
+    public int Version { get; set; } = CurrentVersion;
 
     public required TrainingFingerprint Fingerprint { get; set; }
 
@@ -65,8 +68,9 @@ internal sealed class TrainingState
 
     public int BestEpoch { get; set; }
 
-    /// <summary>"raw" or "ema".</summary>
-    public string? BestSource { get; set; }
+    /// <summary>Which weights are the best so far, or null before the first validation.</summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<SelectedWeights>))]
+    public SelectedWeights? BestSource { get; set; }
 
     public int EpochsWithoutImprovement { get; set; }
 
@@ -77,9 +81,15 @@ internal sealed class TrainingState
 /// The run's checkpoint: one safetensors file (model, EMA, optimiser moments, best weights so far)
 /// with the <see cref="TrainingState"/> as JSON metadata, written atomically.
 /// </summary>
+/// <remarks>
+/// Format: tensors named <c>model.*</c>, <c>optimizer.exp_avg.*</c>, <c>optimizer.exp_avg_sq.*</c>,
+/// <c>ema.*</c>, <c>best.*</c> (float32, the model's state-dict keys after the prefix); metadata key
+/// <c>miil.training</c> holds the state as JSON with its <c>Version</c>. A state of a newer version is
+/// refused, never misread; an older one is refused with the reason (its run cannot be continued).
+/// </remarks>
 internal static class TrainingCheckpoint
 {
-    public const string FileName = TResNetAslOptions.CheckpointFileName;
+    public const string FileName = MultiLabelTrainerOptions.CheckpointFileName;
 
     private const string StateKey = "miil.training";
 
@@ -96,7 +106,31 @@ internal static class TrainingCheckpoint
             return null;
         }
         SafetensorsFile.Contents contents = SafetensorsFile.Read(path, metadataOnly: true);
-        return contents.Metadata.TryGetValue(StateKey, out string? json) ? JsonSerializer.Deserialize<TrainingState>(json, Json)?.Fingerprint.Seed : null;
+        return contents.Metadata.TryGetValue(StateKey, out string? json) ? ReadState(path, json).Fingerprint.Seed : null;
+    }
+
+    /// <summary>The state in <paramref name="json"/>, after its version was checked (a newer or older format is refused, never misread).</summary>
+    private static TrainingState ReadState(string path, string json)
+    {
+        try
+        {
+            int version;
+            using (JsonDocument document = JsonDocument.Parse(json))
+            {
+                version = document.RootElement.TryGetProperty(nameof(TrainingState.Version), out JsonElement v) && v.TryGetInt32(out int n) ? n : 0;
+            }
+            if (version != TrainingState.CurrentVersion)
+            {
+                throw new CheckpointFormatException(path, version > TrainingState.CurrentVersion
+                    ? $"holds a training state of format version {version}, newer than this Miil.ML reads ({TrainingState.CurrentVersion}). Update Miil.ML to resume it."
+                    : $"holds a training state of format version {version}, written by an earlier Miil.ML; this one writes and resumes version {TrainingState.CurrentVersion}. Delete the file (or use another CheckpointDirectory) to train anew.");
+            }
+            return JsonSerializer.Deserialize<TrainingState>(json, Json) ?? throw new JsonException("empty state");
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointFormatException(path, $"its training state cannot be read ({e.Message}).", e);
+        }
     }
 
     /// <summary>Reads a checkpoint; the caller disposes the tensors.</summary>
@@ -108,18 +142,9 @@ internal static class TrainingCheckpoint
         {
             if (!contents.Metadata.TryGetValue(StateKey, out string? json))
             {
-                throw new CheckpointFormatException(path, "not a TResNetAsl training checkpoint (no training state in its metadata).");
+                throw new CheckpointFormatException(path, "not a Miil.ML training checkpoint (no training state in its metadata).");
             }
-            TrainingState state;
-            try
-            {
-                state = JsonSerializer.Deserialize<TrainingState>(json, Json) ?? throw new JsonException("empty state");
-            }
-            catch (JsonException e)
-            {
-                throw new CheckpointFormatException(path, $"its training state cannot be read ({e.Message}).", e);
-            }
-            return (state, tensors);
+            return (ReadState(path, json), tensors);
         }
         catch
         {
@@ -137,9 +162,14 @@ internal static class TrainingCheckpoint
         using IDisposable noGrad = no_grad();
         foreach ((string key, Tensor value) in target)
         {
-            if (!tensors.TryGetValue(prefix + key, out Tensor? saved) || !saved.shape.SequenceEqual(value.shape))
+            if (!tensors.TryGetValue(prefix + key, out Tensor? saved))
             {
-                throw new CheckpointFormatException(path, $"tensor '{prefix + key}' is missing or of another shape.");
+                throw new CheckpointFormatException(path, $"tensor '{prefix + key}' is missing.");
+            }
+            if (!saved.shape.SequenceEqual(value.shape))
+            {
+                throw new CheckpointFormatException(path,
+                    $"tensor '{prefix + key}' is [{string.Join(", ", saved.shape)}] in the file but [{string.Join(", ", value.shape)}] in the model.");
             }
             value.copy_(saved);
         }

@@ -62,10 +62,10 @@ internal sealed class TrainingData : IDisposable
         return names;
     }
 
-    public static TrainingData Read(IDataView data, TResNetAslOptions options, string role, IReadOnlyList<string>? expectedClasses)
+    public static TrainingData Read(IDataView data, MultiLabelTrainerOptions options, string role, IReadOnlyList<string>? expectedClasses)
     {
         ArgumentNullException.ThrowIfNull(data);
-        bool fromPaths = ImageColumns.IsPaths(data.Schema, options.ImageColumnName, "TResNetAsl", role + " data", "TResNetAslOptions.ImageColumnName");
+        bool fromPaths = ImageColumns.IsPaths(data.Schema, options.ImageColumnName, options.TrainerName, role + " data", $"{options.GetType().Name}.ImageColumnName");
         IReadOnlyList<string> classes = CheckLabelColumn(data.Schema, options.LabelColumnName, role);
         if (expectedClasses is not null && !classes.SequenceEqual(expectedClasses))
         {

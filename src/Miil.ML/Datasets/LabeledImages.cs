@@ -10,9 +10,6 @@ namespace Miil.ML.Datasets;
 /// </summary>
 internal sealed class LabeledImages
 {
-    public const string ImagePathColumn = "ImagePath";
-    public const string LabelColumn = "Label";
-
     private readonly List<string> _paths = [];
     private readonly List<float[]> _labels = [];
 

@@ -27,7 +27,7 @@ public static class MultiLabelEvaluator
     /// <exception cref="ArgumentException">Lengths do not fit, a score is NaN, or a label is not 1, 0 or -1; the message names the row and class.</exception>
     public static MultiLabelMetrics Evaluate(ReadOnlySpan<float> scores, ReadOnlySpan<float> labels, int classCount,
         IReadOnlyList<string>? classNames = null, float threshold = 0.5f, int topK = 3, ReadOnlySpan<bool> predictedLabels = default)
-        => Evaluate(scores, labels, classCount, classNames, threshold, topK, predictedLabels, "Score", "Label");
+        => Evaluate(scores, labels, classCount, classNames, threshold, topK, predictedLabels, DefaultColumnNames.Score, DefaultColumnNames.Label);
 
     /// <summary>The evaluation, with the names of the scores' and labels' sources for error messages.</summary>
     internal static MultiLabelMetrics Evaluate(ReadOnlySpan<float> scores, ReadOnlySpan<float> labels, int classCount,

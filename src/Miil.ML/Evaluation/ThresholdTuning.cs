@@ -1,31 +1,5 @@
 namespace Miil.ML.Evaluation;
 
-/// <summary>What threshold tuning optimises.</summary>
-public enum ThresholdObjective
-{
-    /// <summary>The threshold with the highest F1 (per class: that class's F1; global: OF1).</summary>
-    MaximizeF1,
-
-    /// <summary>The lowest threshold (highest recall) whose precision reaches <see cref="ThresholdTuningOptions.TargetPrecision"/>.</summary>
-    TargetPrecision,
-}
-
-/// <summary>Options of threshold tuning.</summary>
-public sealed record ThresholdTuningOptions
-{
-    /// <summary>One threshold per class (true, default) or one for all classes (false).</summary>
-    public bool PerClass { get; init; } = true;
-
-    /// <summary>The objective. Default <see cref="ThresholdObjective.MaximizeF1"/>.</summary>
-    public ThresholdObjective Objective { get; init; } = ThresholdObjective.MaximizeF1;
-
-    /// <summary>Precision to reach with <see cref="ThresholdObjective.TargetPrecision"/>, in (0, 1]. Default 0.9.</summary>
-    public double TargetPrecision { get; init; } = 0.9;
-
-    /// <summary>k of the top-k metrics reported with the tuned thresholds. Default 3.</summary>
-    public int TopK { get; init; } = 3;
-}
-
 /// <summary>Tuned thresholds and the metrics they give on the data they were tuned on.</summary>
 public sealed record TunedThresholds
 {
@@ -39,7 +13,7 @@ public sealed record TunedThresholds
     public required IReadOnlyList<string> TargetNotReached { get; init; }
 
     /// <summary>The options used.</summary>
-    public required ThresholdTuningOptions Options { get; init; }
+    public required ThresholdOptions Options { get; init; }
 
     /// <summary>The evaluation with these thresholds, on the tuning data (optimistic for unseen data).</summary>
     public required MultiLabelMetrics Metrics { get; init; }
@@ -48,15 +22,15 @@ public sealed record TunedThresholds
 /// <summary>Chooses decision thresholds on validation scores (array level; <c>mlContext.MultiLabel().TuneThresholds</c> reads an IDataView into it).</summary>
 public static class ThresholdTuner
 {
-    /// <summary>Tunes thresholds on row-major N x C scores and labels (1, 0, -1 ignored).</summary>
+    /// <summary>Tunes thresholds on row-major N x C scores and labels (1, 0, -1 ignored); without options, per class maximising F1.</summary>
     /// <exception cref="ArgumentException">Inputs as for <see cref="MultiLabelEvaluator.Evaluate(ReadOnlySpan{float}, ReadOnlySpan{float}, int, IReadOnlyList{string}?, float, int, ReadOnlySpan{bool})"/>, or a target precision outside (0, 1].</exception>
     public static TunedThresholds Tune(ReadOnlySpan<float> scores, ReadOnlySpan<float> labels, int classCount,
-        IReadOnlyList<string>? classNames = null, ThresholdTuningOptions? options = null)
-        => Tune(scores, labels, classCount, classNames, options, "Score", "Label");
+        IReadOnlyList<string>? classNames = null, ThresholdOptions? options = null)
+        => Tune(scores, labels, classCount, classNames, options, DefaultColumnNames.Score, DefaultColumnNames.Label);
 
     /// <summary>The tuning, with the names of the scores' and labels' sources for error messages.</summary>
     internal static TunedThresholds Tune(ReadOnlySpan<float> scores, ReadOnlySpan<float> labels, int classCount,
-        IReadOnlyList<string>? classNames, ThresholdTuningOptions? options, string scoreSource, string labelSource)
+        IReadOnlyList<string>? classNames, ThresholdOptions? options, string scoreSource, string labelSource)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(classCount, 1);
         if (scores.Length != labels.Length || scores.Length % classCount != 0 || scores.Length == 0)
@@ -67,13 +41,10 @@ public static class ThresholdTuner
     }
 
     /// <summary>The tuning of a matrix already read.</summary>
-    internal static TunedThresholds Tune(ScoreMatrix matrix, IReadOnlyList<string>? classNames, ThresholdTuningOptions? options, string scoreSource)
+    internal static TunedThresholds Tune(ScoreMatrix matrix, IReadOnlyList<string>? classNames, ThresholdOptions? options, string scoreSource)
     {
-        options ??= new ThresholdTuningOptions();
-        if (options.Objective == ThresholdObjective.TargetPrecision && !(options.TargetPrecision > 0 && options.TargetPrecision <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.TargetPrecision, "The target precision must be in (0, 1].");
-        }
+        options = (options ?? new ThresholdOptions { Selection = ThresholdSelection.TunedPerClass }) with { };
+        options.Validate(nameof(options));
         int classCount = matrix.Columns;
         if (classNames is not null && classNames.Count != classCount)
         {
@@ -83,7 +54,11 @@ public static class ThresholdTuner
         ThrowOnNaN(matrix, scoreSource);
         var thresholds = new float[classCount];
         var missed = new List<string>();
-        if (options.PerClass)
+        if (options.Selection == ThresholdSelection.Fixed)
+        {
+            Array.Fill(thresholds, options.Threshold);
+        }
+        else if (options.Selection == ThresholdSelection.TunedPerClass)
         {
             var column = new List<(float, bool)>(matrix.Rows);
             for (int c = 0; c < classCount; c++)
@@ -173,7 +148,7 @@ public static class ThresholdTuner
     /// Sweeps every distinct score as a cut (all samples scoring at least that much predicted
     /// positive) and returns a threshold between the chosen cut and the next lower score.
     /// </summary>
-    private static (float Threshold, bool Reached) Choose(List<(float Score, bool Positive)> samples, ThresholdTuningOptions options)
+    private static (float Threshold, bool Reached) Choose(List<(float Score, bool Positive)> samples, ThresholdOptions options)
     {
         if (samples.Count == 0)
         {

@@ -1,8 +1,11 @@
 namespace Miil.ML.IO;
 
 /// <summary>Writes a file through a temporary sibling and a rename: readers see the old file or the whole new one.</summary>
-internal static class AtomicFile
+public static class AtomicFile
 {
+    /// <summary>Writes <paramref name="path"/> with <paramref name="write"/>: to a temporary file beside it, flushed to disk, then renamed over it.</summary>
+    /// <param name="path">The file to write (its folder is created).</param>
+    /// <param name="write">Writes the whole content.</param>
     public static void Write(string path, Action<Stream> write)
     {
         string full = Path.GetFullPath(path);

@@ -26,7 +26,7 @@ public sealed class ThresholdTuningTests
     [TestMethod]
     public void TargetPrecisionTakesTheHighestRecallThatReachesIt()
     {
-        TunedThresholds tuned = ThresholdTuner.Tune(Scores, Labels, 2, options: new ThresholdTuningOptions { Objective = ThresholdObjective.TargetPrecision, TargetPrecision = 1.0 });
+        TunedThresholds tuned = ThresholdTuner.Tune(Scores, Labels, 2, options: new ThresholdOptions { Selection = ThresholdSelection.TunedPerClass, Objective = ThresholdObjective.TargetPrecision, TargetPrecision = 1.0 });
         Assert.AreEqual(0.85f, tuned.Thresholds[0], 1e-6f, "only the 0.9 positive keeps precision 1");
         Assert.AreEqual(1.0, tuned.Metrics.PerClass[0].Precision);
         CollectionAssert.AreEqual(new[] { "class_1" }, tuned.TargetNotReached.ToArray());
@@ -37,7 +37,7 @@ public sealed class ThresholdTuningTests
     [TestMethod]
     public void GlobalThresholdIsOneForAllClasses()
     {
-        TunedThresholds tuned = ThresholdTuner.Tune(Scores, Labels, 2, options: new ThresholdTuningOptions { PerClass = false });
+        TunedThresholds tuned = ThresholdTuner.Tune(Scores, Labels, 2, options: new ThresholdOptions { Selection = ThresholdSelection.TunedGlobal });
         Assert.AreEqual(tuned.Thresholds[0], tuned.Thresholds[1]);
         // Pooled: no single cut beats the OF1 it reports.
         foreach (float t in Scores.Distinct())
@@ -70,7 +70,7 @@ public sealed class ThresholdTuningTests
         var rows = Enumerable.Range(0, 4).Select(i => new Row { Label = [Labels[2 * i], Labels[2 * i + 1]], Score = [Scores[2 * i], Scores[2 * i + 1]] }).ToArray();
         TunedThresholds tuned = ml.MultiLabel().TuneThresholds(ml.Data.LoadFromEnumerable(rows));
         Assert.AreEqual(0.45f, tuned.Thresholds[0], 1e-6f);
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ThresholdTuner.Tune(Scores, Labels, 2, options: new ThresholdTuningOptions { Objective = ThresholdObjective.TargetPrecision, TargetPrecision = 1.5 }));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ThresholdTuner.Tune(Scores, Labels, 2, options: new ThresholdOptions { Selection = ThresholdSelection.TunedPerClass, Objective = ThresholdObjective.TargetPrecision, TargetPrecision = 1.5 }));
         float[] nan = (float[])Scores.Clone();
         nan[5] = float.NaN;
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ThresholdTuner.Tune(nan, Labels, 2)).Message, "row 2, class 1 is NaN");

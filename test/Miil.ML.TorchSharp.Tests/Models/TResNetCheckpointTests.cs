@@ -2,7 +2,6 @@ using System.IO.Compression;
 using System.Text;
 using Miil.ML.TorchSharp.Checkpoints;
 using Miil.ML.TorchSharp.Models.TResNet;
-using Miil.ML.TorchSharp.Tests.Infrastructure;
 using Miil.ML.Testing;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -75,7 +74,7 @@ public sealed class TResNetCheckpointTests
 
         string shape = scratch.File("shape.safetensors");
         SafetensorsFile.Write(shape, original.Select(t => t.Item1 == "body.conv1.0.weight" ? (t.Item1, zeros(16, 48, 1, 1)) : t), new Dictionary<string, string>());
-        AssertRejected(shape, "shape mismatches", "body.conv1.0.weight [16, 48, 1, 1]");
+        AssertRejected(shape, "shape mismatches", "body.conv1.0.weight is [16, 48, 1, 1] in the file but [16, 48, 3, 3] in the model");
 
         using var other = new TResNet(TResNetArchitecture.Custom([2, 1, 1, 1], 0.25), 5);
         var e = Assert.ThrowsExactly<CheckpointFormatException>(() => TResNetCheckpoint.Load(other, TinySafetensors));

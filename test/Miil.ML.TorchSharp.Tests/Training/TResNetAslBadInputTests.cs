@@ -1,8 +1,8 @@
+using Miil.ML.Testing;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Miil.ML.TorchSharp.Checkpoints;
 using Miil.ML.TorchSharp.Models.TResNet;
-using Miil.ML.TorchSharp.Tests.Infrastructure;
 using Miil.ML.TorchSharp.Training;
 
 namespace Miil.ML.TorchSharp.Tests.Training;
@@ -209,7 +209,7 @@ public sealed class TResNetAslBadInputTests
         Assert.ThrowsExactly<ArgumentException>(() => s_set.Context.MultiLabel().TResNetAsl(options));
         // The options object is mutable: Fit checks it again.
         options = s_set.Options(1);
-        TResNetAslEstimator estimator = s_set.Context.MultiLabel().TResNetAsl(options);
+        TResNetAslTrainer estimator = s_set.Context.MultiLabel().TResNetAsl(options);
         options.BatchSize = 0;
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => estimator.Fit(s_set.Train));
     }

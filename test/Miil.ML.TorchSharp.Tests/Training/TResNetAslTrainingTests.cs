@@ -1,9 +1,9 @@
+using Miil.ML.Testing;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Miil.ML.Evaluation;
 using Miil.ML.Onnx;
 using Miil.ML.Onnx.Scoring;
-using Miil.ML.TorchSharp.Tests.Infrastructure;
 using Miil.ML.TorchSharp.Training;
 using static TorchSharp.torch;
 
@@ -37,7 +37,7 @@ public sealed class TResNetAslTrainingTests
         // No train/serve skew: the exported ONNX scorer on the validation set gives the mAP Fit reported.
         MultiLabelMetrics served = s_set.Context.MultiLabel().Evaluate(model.Transform(s_set.Validation));
         Assert.AreEqual(model.ValidationMetrics!.MeanAveragePrecision, served.MeanAveragePrecision, 0.005);
-        Assert.AreEqual(model.History[model.BestEpoch - 1].ValidationMap ?? 0, model.BestSource == "raw" ? model.ValidationMetrics.MeanAveragePrecision : model.History[model.BestEpoch - 1].ValidationMap ?? 0, 0.005);
+        Assert.AreEqual(model.History[model.BestEpoch - 1].ValidationMap ?? 0, model.SelectedWeights == SelectedWeights.Raw ? model.ValidationMetrics.MeanAveragePrecision : model.History[model.BestEpoch - 1].ValidationMap ?? 0, 0.005);
 
         // Progress: every step of every epoch, then one epoch-end report each, and the export.
         int steps = (320 + 15) / 16;
@@ -51,7 +51,7 @@ public sealed class TResNetAslTrainingTests
         using var scratch = new ScratchDirectory();
         string zip = scratch.File("model.zip");
         s_set.Context.Model.Save(model, s_set.Validation.Schema, zip);
-        using TResNetScoringTransformer loaded = s_set.Context.MultiLabel().LoadModel(zip, new TResNetScoringOptions { ImageColumnName = "ImagePath", ImageFolder = s_set.Folder });
+        using ImageScoringTransformer loaded = s_set.Context.MultiLabel().LoadModel(zip, new ImageScoringOptions { ImageColumnName = "ImagePath", ImageFolder = s_set.Folder });
         CollectionAssert.AreEqual(model.ClassNames.ToList(), loaded.Model.ClassNames.ToList());
         float[][] a = Scores(model.Transform(s_set.Validation)), b = Scores(loaded.Transform(s_set.Validation));
         for (int i = 0; i < a.Length; i++)

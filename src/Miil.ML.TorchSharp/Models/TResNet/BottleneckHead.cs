@@ -1,4 +1,7 @@
+using Miil.ML.Onnx.Graphs;
+using Miil.ML.TorchSharp.Models.Layers;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Miil.ML.TorchSharp.Models.TResNet;
@@ -7,23 +10,25 @@ namespace Miil.ML.TorchSharp.Models.TResNet;
 /// The reference's <c>bottleneck_head</c> (the Open Images checkpoint's): a linear embedding of the
 /// pooled features (<c>embedding_generator.0</c>, no activation) and the class layer (<c>FC</c>).
 /// </summary>
-internal sealed class BottleneckHead : nn.Module<Tensor, Tensor>
+internal sealed class BottleneckHead : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
-    private readonly nn.Module<Tensor, Tensor> embedding_generator;
-    private readonly nn.Module<Tensor, Tensor> FC;
+    private readonly Sequential embedding_generator;
+    private readonly Linear FC;
+
+    /// <summary>The layer inside <c>embedding_generator</c>, kept out of TorchSharp's field registration (it is registered there as "0").</summary>
+    private readonly Linear[] _embedding;
 
     public BottleneckHead(long numFeatures, long numClasses, long bottleneckFeatures)
         : base(nameof(BottleneckHead))
     {
-        embedding_generator = nn.Sequential(("0", nn.Linear(numFeatures, bottleneckFeatures)));
+        _embedding = [nn.Linear(numFeatures, bottleneckFeatures)];
+        embedding_generator = nn.Sequential(("0", _embedding[0]));
         FC = nn.Linear(bottleneckFeatures, numClasses);
         register_module(nameof(embedding_generator), embedding_generator);
         register_module(nameof(FC), FC);
     }
 
-    public override Tensor forward(Tensor x)
-    {
-        using Tensor embedding = embedding_generator.forward(x);
-        return FC.forward(embedding);
-    }
+    public override Tensor forward(Tensor x) => FC.call(_embedding[0].call(x));
+
+    public string ToOnnx(OnnxGraphBuilder graph, string input) => OnnxTensors.Gemm(graph, FC, OnnxTensors.Gemm(graph, _embedding[0], input));
 }

@@ -1,3 +1,7 @@
+using System.Text.Json;
+using Miil.ML.Images;
+using Miil.ML.Onnx.Graphs;
+using Miil.ML.TorchSharp.Models.Layers;
 using Miil.ML.TorchSharp.Numerics;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -17,10 +21,21 @@ namespace Miil.ML.TorchSharp.Models.TResNet;
 /// (SpaceToDepth). Multiples of 32 are the norm; other sizes follow the reference's ceil arithmetic
 /// in the shortcut pooling and the padding of the anti-aliasing filter.
 /// </remarks>
-public sealed class TResNet : nn.Module<Tensor, Tensor>
+public sealed class TResNet : MultiLabelNetwork
 {
-    private readonly Sequential body;
-    private nn.Module<Tensor, Tensor> head;
+    /// <summary>LeakyReLU slope of the stem convolution.</summary>
+    internal const double StemSlope = 1e-2;
+
+    /// <summary>LeakyReLU slope inside the residual blocks.</summary>
+    internal const double BlockSlope = 1e-3;
+
+    /// <summary>Side of the stem's pixel blocks (SpaceToDepth).</summary>
+    internal const int StemBlockSize = 4;
+
+    private readonly Sequence body;
+    private readonly Sequential head;
+    private readonly int _numClasses;
+    private readonly int _inChannels;
 
     /// <summary>Builds a TResNet with the reference initialisation.</summary>
     /// <param name="architecture">The variant (<see cref="TResNetArchitecture.M"/>, L, XL or custom).</param>
@@ -39,21 +54,23 @@ public sealed class TResNet : nn.Module<Tensor, Tensor>
             ArgumentOutOfRangeException.ThrowIfLessThan(b, 1, nameof(bottleneckFeatures));
         }
         Architecture = architecture;
-        NumClasses = numClasses;
+        _numClasses = numClasses;
         BottleneckFeatures = bottleneckFeatures;
-        InChannels = inChannels;
+        _inChannels = inChannels;
 
         int planes = architecture.Planes;
         long inPlanes = planes;
         IReadOnlyList<int> layers = architecture.Layers;
-        body = nn.Sequential(
-            ("SpaceToDepth", new SpaceToDepth()),
-            ("conv1", ConvNormAct.Create(inChannels * SpaceToDepth.BlockSize * SpaceToDepth.BlockSize, planes, 3, ConvNormAct.StemSlope)),
+        body = new Sequence(
+            ("SpaceToDepth", new SpaceToDepth(StemBlockSize)),
+            ("conv1", new ConvNormAct(inChannels * StemBlockSize * StemBlockSize, planes, 3, StemSlope)),
             ("layer1", Stage(ref inPlanes, planes, layers[0], stride: 1, bottleneck: false, useSe: true)),
             ("layer2", Stage(ref inPlanes, planes * 2, layers[1], stride: 2, bottleneck: false, useSe: true)),
             ("layer3", Stage(ref inPlanes, planes * 4, layers[2], stride: 2, bottleneck: true, useSe: true)),
             ("layer4", Stage(ref inPlanes, planes * 8, layers[3], stride: 2, bottleneck: true, useSe: false)));
-        head = NewHead(numClasses);
+        head = nn.Sequential(("fc", BottleneckFeatures is int width
+            ? new BottleneckHead(NumFeatures, numClasses, width)
+            : nn.Linear(NumFeatures, numClasses)));
         register_module(nameof(body), body);
         register_module(nameof(head), head);
         Initialize();
@@ -62,95 +79,72 @@ public sealed class TResNet : nn.Module<Tensor, Tensor>
     /// <summary>The variant.</summary>
     public TResNetArchitecture Architecture { get; }
 
-    /// <summary>Outputs of the head.</summary>
-    public int NumClasses { get; private set; }
+    /// <inheritdoc />
+    public override int NumClasses => _numClasses;
 
     /// <summary>Width of the bottleneck head, or null for a plain linear head.</summary>
     public int? BottleneckFeatures { get; }
 
-    /// <summary>Input channels.</summary>
-    public int InChannels { get; }
+    /// <inheritdoc />
+    public override int InChannels => _inChannels;
+
+    /// <inheritdoc />
+    public override string Family => nameof(TResNet);
 
     /// <summary>Width of the pooled features.</summary>
     public int NumFeatures => Architecture.NumFeatures;
 
     /// <summary>Logits, N x <see cref="NumClasses"/>.</summary>
     /// <exception cref="ArgumentException">The input is not N x <see cref="InChannels"/> x H x W with H and W positive multiples of 4.</exception>
+    /// <remarks>
+    /// The network's entry holds the one dispose scope of a forward (blocks open none): a step's own
+    /// scope already owns the temporaries, and a caller without one still gets them freed here.
+    /// </remarks>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return head.forward(ForwardFeatures(x)).MoveToOuterDisposeScope();
+        return head.call(Features(x)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The globally pooled features the head sees, N x <see cref="NumFeatures"/>.</summary>
+    /// <exception cref="ArgumentException">The input is not N x <see cref="InChannels"/> x H x W with H and W positive multiples of 4.</exception>
     public Tensor ForwardFeatures(Tensor x)
     {
-        ValidateInput(x);
         using var scope = NewDisposeScope();
-        return body.forward(x).mean([2, 3]).MoveToOuterDisposeScope();
+        return Features(x).MoveToOuterDisposeScope();
     }
 
-    /// <summary>
-    /// The state dict in PyTorch's order (each module's parameters, then its buffers, module by
-    /// module), the order of the reference's files; TorchSharp's own <c>state_dict()</c> lists all
-    /// parameters before all buffers. Non-persistent buffers (the anti-aliasing filter) are left out.
-    /// </summary>
-    public IReadOnlyList<(string Key, Tensor Value)> StateDictInReferenceOrder()
+    /// <summary>TResNet-ASL's preprocessing: RGB squashed to the side, scaled to [0, 1], no mean/std.</summary>
+    public override ImagePreprocessing Preprocessing(int imageSize) => ImagePreprocessing.Unnormalized(imageSize);
+
+    private Tensor Features(Tensor x)
     {
-        Dictionary<string, Tensor> state = state_dict();
-        var ordered = new List<(string, Tensor)>(state.Count);
-        foreach ((string name, nn.Module module) in named_modules())
-        {
-            string prefix = name.Length == 0 ? "" : name + ".";
-            IEnumerable<string> own = module.named_parameters(recurse: false).Select(p => p.name)
-                .Concat(module.named_buffers(recurse: false).Select(b => b.name));
-            foreach (string key in own.Select(k => prefix + k))
-            {
-                if (state.TryGetValue(key, out Tensor? value))
-                {
-                    ordered.Add((key, value));
-                }
-            }
-        }
-        return ordered;
+        ValidateInput(x);
+        return body.call(x).mean([2, 3]);
     }
 
-    /// <summary>
-    /// Replaces the head by a freshly initialised one with <paramref name="numClasses"/> outputs (the
-    /// fine-tuning step when a checkpoint's class count differs), on the body's device and type.
-    /// </summary>
-    public void ReplaceHead(int numClasses)
+    internal override string Describe() => JsonSerializer.Serialize(new
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1);
-        Parameter reference = body.parameters().First();
-        nn.Module<Tensor, Tensor> fresh = NewHead(numClasses);
-        InitializeLinear(fresh);
-        fresh.to(reference.device);
-        fresh.to(reference.dtype);
-        head.Dispose();
-        head = fresh;
-        register_module(nameof(head), head);
-        NumClasses = numClasses;
+        family = Family,
+        name = Architecture.Name,
+        layers = Architecture.Layers,
+        width_factor = Architecture.WidthFactor,
+        bottleneck_features = BottleneckFeatures,
+        in_channels = InChannels,
+        num_classes = NumClasses,
+    });
+
+    internal override MultiLabelNetwork CreateTwin() => new TResNet(Architecture, NumClasses, BottleneckFeatures, InChannels);
+
+    internal override string ToOnnx(OnnxGraphBuilder graph, string input)
+    {
+        string features = graph.Node("Flatten", "features", [graph.Node("GlobalAveragePool", "pooled", [body.ToOnnx(graph, input)])], OnnxGraphBuilder.Int("axis", 1));
+        nn.Module classifier = head.named_children().Single().module;
+        return classifier is BottleneckHead bottleneck ? bottleneck.ToOnnx(graph, features) : OnnxTensors.Gemm(graph, (Linear)classifier, features);
     }
 
-    /// <summary>A freshly initialised model of this one's architecture, classes, head and input channels, on <paramref name="device"/>.</summary>
-    internal TResNet NewOfSameShape(Device device)
-    {
-        var twin = new TResNet(Architecture, NumClasses, BottleneckFeatures, InChannels);
-        twin.to(device);
-        return twin;
-    }
-
-    /// <summary>Copies every parameter and buffer of <paramref name="source"/> (same shape, any device) into this model.</summary>
-    internal void CopyStateFrom(TResNet source)
-    {
-        using IDisposable noGrad = no_grad();
-        Dictionary<string, Tensor> from = source.state_dict();
-        foreach ((string key, Tensor value) in state_dict())
-        {
-            value.copy_(from[key]);
-        }
-    }
+    internal override IEnumerable<(string Name, Parameter Parameter)> HeadParameters()
+        => head.named_parameters().Select(p => ("head." + p.name, p.parameter));
 
     internal void ValidateInput(Tensor x)
     {
@@ -160,10 +154,10 @@ public sealed class TResNet : nn.Module<Tensor, Tensor>
                 $"TResNet expects images as N x {InChannels} x H x W; got shape [{string.Join(", ", x.shape)}].", nameof(x));
         }
         long h = x.shape[2], w = x.shape[3];
-        if (h < SpaceToDepth.BlockSize || w < SpaceToDepth.BlockSize || h % SpaceToDepth.BlockSize != 0 || w % SpaceToDepth.BlockSize != 0)
+        if (h < StemBlockSize || w < StemBlockSize || h % StemBlockSize != 0 || w % StemBlockSize != 0)
         {
             throw new ArgumentException(
-                $"TResNet needs height and width that are positive multiples of {SpaceToDepth.BlockSize} (SpaceToDepth); got {h} x {w}.", nameof(x));
+                $"TResNet needs height and width that are positive multiples of {StemBlockSize} (SpaceToDepth); got {h} x {w}.", nameof(x));
         }
         if (!x.is_floating_point())
         {
@@ -171,12 +165,7 @@ public sealed class TResNet : nn.Module<Tensor, Tensor>
         }
     }
 
-    private nn.Module<Tensor, Tensor> NewHead(int numClasses)
-        => nn.Sequential(("fc", BottleneckFeatures is int width
-            ? new BottleneckHead(NumFeatures, numClasses, width)
-            : nn.Linear(NumFeatures, numClasses)));
-
-    private static Sequential Stage(ref long inPlanes, long planes, int blocks, int stride, bool bottleneck, bool useSe)
+    private static Sequence Stage(ref long inPlanes, long planes, int blocks, int stride, bool bottleneck, bool useSe)
     {
         int expansion = bottleneck ? Bottleneck.Expansion : BasicBlock.Expansion;
         nn.Module<Tensor, Tensor>? downsample = null;
@@ -185,10 +174,10 @@ public sealed class TResNet : nn.Module<Tensor, Tensor>
             var parts = new List<(string, nn.Module<Tensor, Tensor>)>();
             if (stride == 2)
             {
-                parts.Add((parts.Count.ToString(), nn.AvgPool2d(kernel_size: 2, stride: 2, ceil_mode: true, count_include_pad: false)));
+                parts.Add((parts.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), new AveragePool(kernelSize: 2, stride: 2)));
             }
-            parts.Add((parts.Count.ToString(), ConvNormAct.Create(inPlanes, planes * expansion, 1, leakySlope: null)));
-            downsample = nn.Sequential(parts);
+            parts.Add((parts.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), new ConvNormAct(inPlanes, planes * expansion, 1, leakySlope: null)));
+            downsample = new Sequence([.. parts]);
         }
         var modules = new List<(string, nn.Module<Tensor, Tensor>)>();
         for (int i = 0; i < blocks; i++)
@@ -196,10 +185,10 @@ public sealed class TResNet : nn.Module<Tensor, Tensor>
             nn.Module<Tensor, Tensor> block = bottleneck
                 ? new Bottleneck(inPlanes, planes, i == 0 ? stride : 1, i == 0 ? downsample : null, useSe)
                 : new BasicBlock(inPlanes, planes, i == 0 ? stride : 1, i == 0 ? downsample : null, useSe);
-            modules.Add((i.ToString(), block));
+            modules.Add((i.ToString(System.Globalization.CultureInfo.InvariantCulture), block));
             inPlanes = planes * expansion;
         }
-        return nn.Sequential(modules);
+        return new Sequence([.. modules]);
     }
 
     /// <summary>

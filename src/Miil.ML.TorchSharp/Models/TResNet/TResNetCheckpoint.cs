@@ -2,6 +2,7 @@ using Miil.ML.TorchSharp.Numerics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Miil.ML.TorchSharp.Checkpoints;
+using Miil.ML.TorchSharp.Models.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -59,7 +60,7 @@ public static partial class TResNetCheckpoint
         Tensor classifier = keys.TryGetValue("head.fc.weight", out Tensor? fc) ? fc
             : keys.TryGetValue("head.fc.FC.weight", out Tensor? bfc) ? bfc
             : throw new CheckpointFormatException(path, "no classifier weight (head.fc.weight or head.fc.FC.weight).");
-        int inChannels = (int)(keys["body.conv1.0.weight"].shape[1] / (SpaceToDepth.BlockSize * SpaceToDepth.BlockSize));
+        int inChannels = (int)(keys["body.conv1.0.weight"].shape[1] / (TResNet.StemBlockSize * TResNet.StemBlockSize));
         var model = new TResNet(architecture, numClasses ?? (int)classifier.shape[0], bottleneck, inChannels);
         try
         {
@@ -171,13 +172,14 @@ public static partial class TResNetCheckpoint
             .ToList();
         var wrongShape = source
             .Where(kv => !kv.Value.shape.SequenceEqual(target[kv.Key].shape))
-            .Select(kv => $"{kv.Key} [{string.Join(", ", kv.Value.shape)}] vs model [{string.Join(", ", target[kv.Key].shape)}]")
+            .Select(kv => $"{kv.Key} is [{string.Join(", ", kv.Value.shape)}] in the file but [{string.Join(", ", target[kv.Key].shape)}] in the model")
             .ToList();
         if (unknown.Count + missing.Count + wrongShape.Count > 0)
         {
+            // Shapes first: a tensor of the wrong shape under the right key says most about what is wrong.
             throw new CheckpointFormatException(path,
                 $"does not fit {model.Architecture} with {model.NumClasses} classes ({layout} layout)." +
-                Listed("unknown keys", unknown) + Listed("missing keys", missing) + Listed("shape mismatches", wrongShape));
+                Listed("shape mismatches", wrongShape) + Listed("missing keys", missing) + Listed("unknown keys", unknown));
         }
 
         bool convert = options.InPlaceAbn switch
@@ -232,8 +234,14 @@ public static partial class TResNetCheckpoint
         }
         try
         {
-            return JsonSerializer.Deserialize<TResNetCheckpointMetadata>(json, TResNetCheckpointMetadata.Json)
+            TResNetCheckpointMetadata metadata = JsonSerializer.Deserialize<TResNetCheckpointMetadata>(json, TResNetCheckpointMetadata.Json)
                 ?? throw new JsonException("empty");
+            if (metadata.Format != TResNetCheckpointMetadata.FormatName || metadata.Version > TResNetCheckpointMetadata.CurrentVersion)
+            {
+                throw new CheckpointFormatException(path,
+                    $"is a '{metadata.Format}' checkpoint of version {metadata.Version}; this Miil.ML reads '{TResNetCheckpointMetadata.FormatName}' up to version {TResNetCheckpointMetadata.CurrentVersion}. Update Miil.ML to load it.");
+            }
+            return metadata;
         }
         catch (JsonException e)
         {

@@ -66,15 +66,21 @@ internal sealed record TResNetCheckpointMetadata
 {
     public const string PlainBatchNorm = "batch_norm";
 
+    /// <summary>What <see cref="Format"/> says in this library's TResNet checkpoints.</summary>
+    public const string FormatName = "miil.ml/tresnet";
+
+    /// <summary>The version this code writes and the newest it reads.</summary>
+    public const int CurrentVersion = 1;
+
     public static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    public string Format { get; init; } = "miil.ml/tresnet";
+    public string Format { get; init; } = FormatName;
 
-    public int Version { get; init; } = 1;
+    public int Version { get; init; } = CurrentVersion;
 
     public required string Architecture { get; init; }
 

@@ -1,0 +1,46 @@
+namespace Miil.ML.Onnx.Scoring;
+
+/// <summary>Options of <c>mlContext.MultiLabel().ScoreImages</c> and <c>LoadModel</c>.</summary>
+public sealed record ImageScoringOptions
+{
+    /// <summary>Column of image paths (text) or images (<c>MLImage</c>). Default "ImagePath", the column the dataset readers and the trainer use.</summary>
+    public string ImageColumnName { get; init; } = DefaultColumnNames.ImagePath;
+
+    /// <summary>Folder relative paths are resolved against; null for paths as given.</summary>
+    public string? ImageFolder { get; init; }
+
+    /// <summary>Probability column written. Default "Score".</summary>
+    public string ScoreColumnName { get; init; } = DefaultColumnNames.Score;
+
+    /// <summary>Decision column written. Default "PredictedLabels".</summary>
+    public string PredictedLabelsColumnName { get; init; } = DefaultColumnNames.PredictedLabels;
+
+    /// <summary>Rows scored per ONNX Runtime call. Default 64.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>CUDA device to run on; null (default) for <c>MLContext.GpuDeviceId</c>.</summary>
+    public int? GpuDeviceId { get; init; }
+
+    /// <summary>Whether a GPU that cannot be used falls back to CPU with a warning; null (default) for <c>MLContext.FallbackToCpu</c>.</summary>
+    public bool? FallbackToCpu { get; init; }
+
+    /// <summary>
+    /// Score unreadable images (missing, empty, damaged, too large) as missing values (NaN scores, no
+    /// predicted label), each logged through <c>MLContext.Log</c> and counted, instead of failing.
+    /// Default false: the first unreadable image stops scoring, named. The saved stock chain has no such
+    /// option (ML.NET's image loader fails).
+    /// </summary>
+    public bool SkipUnreadableImages { get; init; }
+
+    internal void Validate()
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ImageColumnName);
+        ArgumentException.ThrowIfNullOrEmpty(ScoreColumnName);
+        ArgumentException.ThrowIfNullOrEmpty(PredictedLabelsColumnName);
+        ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1);
+        if (ScoreColumnName == PredictedLabelsColumnName)
+        {
+            throw new ArgumentException($"Score and predicted labels cannot share the column name '{ScoreColumnName}'.");
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using Miil.ML.Images;
+
+namespace Miil.ML.TorchSharp.Export;
+
+/// <summary>Options of <see cref="OnnxExporter"/>.</summary>
+public sealed record OnnxExportOptions
+{
+    /// <summary>Square input side the graph is built for (a multiple of 4 for TResNet). Default 224.</summary>
+    public int ImageSize { get; init; } = 224;
+
+    /// <summary>Class names in output order; default "class_0", "class_1", ...</summary>
+    public IReadOnlyList<string>? ClassNames { get; init; }
+
+    /// <summary>Per-class thresholds of <c>PredictedLabels</c>; null to use <see cref="Threshold"/> for every class.</summary>
+    public IReadOnlyList<float>? Thresholds { get; init; }
+
+    /// <summary>The threshold of every class when <see cref="Thresholds"/> is null. Default 0.5.</summary>
+    public float Threshold { get; init; } = 0.5f;
+
+    /// <summary>
+    /// The preprocessing recorded in the model (what the scorer applies); null (default) for the
+    /// network's own at <see cref="ImageSize"/> (TResNet: RGB in [0, 1], no mean/std). Its size must be
+    /// <see cref="ImageSize"/>.
+    /// </summary>
+    public ImagePreprocessing? Preprocessing { get; init; }
+
+    /// <summary>Whether the graph also outputs the logits. Default false.</summary>
+    public bool IncludeLogits { get; init; }
+}

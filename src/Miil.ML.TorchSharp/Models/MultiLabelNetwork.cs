@@ -1,0 +1,96 @@
+using Miil.ML.Images;
+using Miil.ML.Onnx.Graphs;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Miil.ML.TorchSharp.Models;
+
+/// <summary>
+/// A network that maps N x 3 x H x W images to N x C logits: what the training loop, the EMA, the
+/// best-model copy, checkpoints and the ONNX export work on, whatever the family. A family (TResNet
+/// today) implements the few members that differ (its description, a fresh twin, its ONNX nodes, its
+/// preprocessing); state copies and the reference-ordered state dict are shared here.
+/// </summary>
+/// <remarks>The contract's family members are internal: families live in this assembly (docs/architecture.md, "Adding a model family").</remarks>
+public abstract class MultiLabelNetwork : nn.Module<Tensor, Tensor>
+{
+    /// <summary>Names the module (TorchSharp's module name).</summary>
+    private protected MultiLabelNetwork(string name)
+        : base(name)
+    {
+    }
+
+    /// <summary>Outputs of the head: the class count.</summary>
+    public abstract int NumClasses { get; }
+
+    /// <summary>Input channels (3 for RGB).</summary>
+    public abstract int InChannels { get; }
+
+    /// <summary>The family's name, e.g. "TResNet".</summary>
+    public abstract string Family { get; }
+
+    /// <summary>
+    /// How images become this network's input at <paramref name="imageSize"/>: the preprocessing its
+    /// weights expect (TResNet: RGB scaled to [0, 1], no mean/std).
+    /// </summary>
+    public abstract ImagePreprocessing Preprocessing(int imageSize);
+
+    /// <summary>
+    /// The state dict in PyTorch's order (each module's parameters, then its buffers, module by
+    /// module), the order of the reference's files; TorchSharp's own <c>state_dict()</c> lists all
+    /// parameters before all buffers. Non-persistent buffers (constant filters) are left out.
+    /// </summary>
+    public IReadOnlyList<(string Key, Tensor Value)> StateDictInReferenceOrder()
+    {
+        Dictionary<string, Tensor> state = state_dict();
+        var ordered = new List<(string, Tensor)>(state.Count);
+        foreach ((string name, nn.Module module) in named_modules())
+        {
+            string prefix = name.Length == 0 ? "" : name + ".";
+            IEnumerable<string> own = module.named_parameters(recurse: false).Select(p => p.name)
+                .Concat(module.named_buffers(recurse: false).Select(b => b.name));
+            foreach (string key in own.Select(k => prefix + k))
+            {
+                if (state.TryGetValue(key, out Tensor? value))
+                {
+                    ordered.Add((key, value));
+                }
+            }
+        }
+        return ordered;
+    }
+
+    /// <summary>
+    /// The network's shape as JSON (family, variant, sizes): written into exported models and compared
+    /// when a training checkpoint is resumed.
+    /// </summary>
+    internal abstract string Describe();
+
+    /// <summary>A freshly initialised network of the same shape (family, variant, classes, head), on the CPU.</summary>
+    internal abstract MultiLabelNetwork CreateTwin();
+
+    /// <summary>Adds the nodes that compute the logits from <paramref name="input"/> and returns the logits' value name.</summary>
+    internal abstract string ToOnnx(OnnxGraphBuilder graph, string input);
+
+    /// <summary>The parameters of the head (what fine-tuning trains first, with the body frozen).</summary>
+    internal abstract IEnumerable<(string Name, global::TorchSharp.Modules.Parameter Parameter)> HeadParameters();
+
+    /// <summary>A freshly initialised twin on <paramref name="device"/>.</summary>
+    internal MultiLabelNetwork NewOfSameShape(Device device)
+    {
+        MultiLabelNetwork twin = CreateTwin();
+        twin.to(device);
+        return twin;
+    }
+
+    /// <summary>Copies every parameter and buffer of <paramref name="source"/> (same shape, any device or type) into this network.</summary>
+    internal void CopyStateFrom(MultiLabelNetwork source)
+    {
+        using IDisposable noGrad = no_grad();
+        Dictionary<string, Tensor> from = source.state_dict();
+        foreach ((string key, Tensor value) in state_dict())
+        {
+            value.copy_(from[key]);
+        }
+    }
+}

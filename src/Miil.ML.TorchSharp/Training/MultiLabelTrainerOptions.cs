@@ -1,0 +1,212 @@
+using Miil.ML.Evaluation;
+using Miil.ML.TorchSharp.Losses;
+using Microsoft.ML;
+
+namespace Miil.ML.TorchSharp.Training;
+
+/// <summary>
+/// The options every multi-label image trainer of this package shares: columns, input size, loss,
+/// schedule, augmentation, validation, thresholds, checkpoints. Defaults follow the reference MS-COCO
+/// recipe of the ASL paper (Adam with coupled L2 1e-4 on weights only, OneCycle with pct_start 0.2,
+/// div 25, final div 1e4 and beta1 cycled 0.95 to 0.85, EMA 0.9997 of the whole state, Cutout with
+/// half the image side plus RandAugment, squash resize, best model by validation mAP). Where the
+/// defaults deviate, the member says why (docs/training.md lists them all). Nested options are
+/// settable in object initialisers (<c>Loss = { GammaNeg = 2 }</c>).
+/// </summary>
+public abstract class MultiLabelTrainerOptions
+{
+    /// <summary>Only this package's trainers derive their options from this class.</summary>
+    private protected MultiLabelTrainerOptions()
+    {
+    }
+
+    /// <summary>Label column: known-size vector of Single with class names as slot names; 1 positive, 0 negative, -1 ignored. Default "Label".</summary>
+    public string LabelColumnName { get; set; } = DefaultColumnNames.Label;
+
+    /// <summary>Image column: image paths (text; relative ones resolved against <see cref="ImageFolder"/>) or in-memory images (<c>MLImage</c>, for small sets). Default "ImagePath".</summary>
+    public string ImageColumnName { get; set; } = DefaultColumnNames.ImagePath;
+
+    /// <summary>Folder that relative image paths are resolved against; null for paths as they are.</summary>
+    public string? ImageFolder { get; set; }
+
+    /// <summary>Probability column the trained model writes. Default "Score".</summary>
+    public string ScoreColumnName { get; set; } = DefaultColumnNames.Score;
+
+    /// <summary>Decision column the trained model writes. Default "PredictedLabels".</summary>
+    public string PredictedLabelsColumnName { get; set; } = DefaultColumnNames.PredictedLabels;
+
+    /// <summary>Side of the square network input in pixels (a multiple of 32 is recommended). Default 224, the reference recipe's.</summary>
+    public int ImageSize { get; set; } = 224;
+
+    /// <summary>Settings of the default loss, ASL. Default gamma- 4, gamma+ 0, clip 0.05, summed as in the reference. Ignored when <see cref="LossFunction"/> is set.</summary>
+    public AsymmetricLossOptions Loss { get; set; } = new();
+
+    /// <summary>
+    /// Another training loss instead of ASL with <see cref="Loss"/>: <see cref="TrainingLosses.SingleLabelAsymmetric"/>
+    /// or your own <see cref="ITrainingLoss"/>. Default null (ASL).
+    /// </summary>
+    public ITrainingLoss? LossFunction { get; set; }
+
+    /// <summary>Epochs trained. Default 40 (the reference lays out 80 and stops after 41; see <see cref="ScheduleEpochs"/>).</summary>
+    public int Epochs { get; set; } = 40;
+
+    /// <summary>
+    /// Epochs the OneCycle schedule is laid out for; null means <see cref="Epochs"/> (the schedule
+    /// completes). The reference lays out 80 and stops at 41: set 80 with <see cref="Epochs"/> 41 to
+    /// reproduce it.
+    /// </summary>
+    public int? ScheduleEpochs { get; set; }
+
+    /// <summary>Images per step. Default 64 (the reference uses 128 on GPUs; 64 halves the memory and the optimiser copes).</summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Peak learning rate of the OneCycle schedule (it starts at this / 25). Default 1e-4.</summary>
+    public float LearningRate { get; set; } = 1e-4f;
+
+    /// <summary>Weight decay, applied to weights only (not biases or 1-D norm parameters). Default 1e-4.</summary>
+    public float WeightDecay { get; set; } = 1e-4f;
+
+    /// <summary>How weight decay enters the update. Default <see cref="WeightDecayKind.CoupledL2"/> (PyTorch Adam's, as the reference).</summary>
+    public WeightDecayKind WeightDecayKind { get; set; } = WeightDecayKind.CoupledL2;
+
+    /// <summary>Decay of the exponential moving average of the whole state (batch-norm buffers included), updated every step; null turns it off. Default 0.9997.</summary>
+    /// <remarks>At 0.9997 the average needs thousands of steps to leave the initial weights; on short runs the raw model wins the selection.</remarks>
+    public double? EmaDecay { get; set; } = 0.9997;
+
+    /// <summary>Data augmentation. Default: the reference's Cutout and RandAugment, no flip.</summary>
+    public AugmentationOptions Augmentation { get; set; } = new();
+
+    /// <summary>Validation rows (same columns); each epoch the raw and EMA models are scored on it and the better by mAP is kept. Null keeps the last raw model.</summary>
+    public IDataView? ValidationSet { get; set; }
+
+    /// <summary>Stops after this many epochs without a better validation mAP; null never stops early. Needs <see cref="ValidationSet"/>.</summary>
+    public int? EarlyStoppingPatience { get; set; }
+
+    /// <summary>
+    /// How the thresholds of <c>PredictedLabels</c> are chosen: fixed (default, 0.5), or tuned on the
+    /// validation set globally or per class (<c>Thresholds = { Selection = ThresholdSelection.TunedPerClass }</c>).
+    /// </summary>
+    public ThresholdOptions Thresholds { get; set; } = new();
+
+    /// <summary>
+    /// Folder for checkpoints (written atomically at every epoch end, and every
+    /// <see cref="CheckpointEverySteps"/>); a run finds its own checkpoint there and resumes from
+    /// it. A checkpoint of a different run is never overwritten: Fit refuses. Null: none.
+    /// </summary>
+    public string? CheckpointDirectory { get; set; }
+
+    /// <summary>Name of the run's checkpoint file inside <see cref="CheckpointDirectory"/>.</summary>
+    public const string CheckpointFileName = "training.safetensors";
+
+    /// <summary>Also checkpoint every this many steps within an epoch; null: only at epoch ends.</summary>
+    public int? CheckpointEverySteps { get; set; }
+
+    /// <summary>Threads decoding and augmenting images. Default: the processor count.</summary>
+    public int DecodeWorkers { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Skip images that cannot be read instead of failing: training and validation rows are left out
+    /// (logged; training ones counted per epoch), and the trained scorer scores such rows as missing.
+    /// Default false: the first unreadable image stops Fit, naming its row and path.
+    /// </summary>
+    public bool SkipUnreadableImages { get; set; }
+
+    /// <summary>Seed of shuffling, augmentation and initialisation; null takes one from the <c>MLContext</c>'s seed.</summary>
+    public int? Seed { get; set; }
+
+    /// <summary>Receives progress after every step and validation (on the training thread; keep it quick).</summary>
+    public IProgress<TrainingProgress>? Progress { get; set; }
+
+    internal int EffectiveScheduleEpochs => ScheduleEpochs ?? Epochs;
+
+    /// <summary>The trainer's name in messages (its catalog method).</summary>
+    internal abstract string TrainerName { get; }
+
+    /// <summary>The loss the loop minimises: <see cref="LossFunction"/>, or ASL with <see cref="Loss"/>.</summary>
+    internal ITrainingLoss TrainingLoss() => LossFunction ?? TrainingLosses.Asymmetric(Loss);
+
+    /// <summary>Checks every option; the trainer calls it when created and again in Fit (the object is mutable).</summary>
+    internal virtual void Validate()
+    {
+        ArgumentException.ThrowIfNullOrEmpty(LabelColumnName, nameof(LabelColumnName));
+        ArgumentException.ThrowIfNullOrEmpty(ImageColumnName, nameof(ImageColumnName));
+        ArgumentException.ThrowIfNullOrEmpty(ScoreColumnName, nameof(ScoreColumnName));
+        ArgumentException.ThrowIfNullOrEmpty(PredictedLabelsColumnName, nameof(PredictedLabelsColumnName));
+        if (ScoreColumnName == PredictedLabelsColumnName)
+        {
+            throw new ArgumentException($"ScoreColumnName and PredictedLabelsColumnName cannot both be '{ScoreColumnName}'.", nameof(PredictedLabelsColumnName));
+        }
+        ArgumentNullException.ThrowIfNull(Loss, nameof(Loss));
+        ArgumentNullException.ThrowIfNull(Augmentation, nameof(Augmentation));
+        ArgumentNullException.ThrowIfNull(Thresholds, nameof(Thresholds));
+        if (LossFunction is null)
+        {
+            Loss.Validate();
+            TrainingLosses.RefuseNone(Loss.Reduction, nameof(Loss));
+        }
+        Augmentation.Validate();
+        Thresholds.Validate(nameof(Thresholds));
+        Positive(ImageSize, nameof(ImageSize));
+        if (ImageSize % 4 != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "ImageSize must be a multiple of 4 (TResNet's space-to-depth stem).");
+        }
+        Positive(Epochs, nameof(Epochs));
+        Positive(BatchSize, nameof(BatchSize));
+        Positive(DecodeWorkers, nameof(DecodeWorkers));
+        if (ScheduleEpochs is int schedule && schedule < Epochs)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ScheduleEpochs), schedule, $"ScheduleEpochs must be at least Epochs ({Epochs}).");
+        }
+        if (!(LearningRate > 0) || float.IsInfinity(LearningRate))
+        {
+            throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be positive and finite.");
+        }
+        if (!(WeightDecay >= 0) || float.IsInfinity(WeightDecay))
+        {
+            throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be zero or positive.");
+        }
+        if (EmaDecay is double ema && !(ema > 0 && ema < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(EmaDecay), ema, "EmaDecay must lie in (0, 1), or be null for no EMA.");
+        }
+        if (EarlyStoppingPatience is int patience)
+        {
+            Positive(patience, nameof(EarlyStoppingPatience));
+            if (ValidationSet is null)
+            {
+                throw new ArgumentException("EarlyStoppingPatience needs a ValidationSet.", nameof(EarlyStoppingPatience));
+            }
+        }
+        if (Thresholds.IsTuned && ValidationSet is null)
+        {
+            throw new ArgumentException($"Thresholds.Selection {Thresholds.Selection} tunes on the validation set: set ValidationSet.", nameof(Thresholds));
+        }
+        if (CheckpointEverySteps is int every)
+        {
+            Positive(every, nameof(CheckpointEverySteps));
+            if (CheckpointDirectory is null)
+            {
+                throw new ArgumentException("CheckpointEverySteps needs a CheckpointDirectory.", nameof(CheckpointEverySteps));
+            }
+        }
+    }
+
+    private protected static void Positive(int value, string name)
+    {
+        if (value < 1)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be at least 1.");
+        }
+    }
+}
+
+/// <summary>How weight decay enters the Adam update.</summary>
+public enum WeightDecayKind
+{
+    /// <summary>Added to the gradient before the moments (PyTorch <c>Adam(weight_decay=...)</c>), as the reference.</summary>
+    CoupledL2,
+
+    /// <summary>Decoupled from the moments: weights shrink by lr x decay each step (AdamW).</summary>
+    Decoupled,
+}

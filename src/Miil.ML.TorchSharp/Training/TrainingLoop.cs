@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using Miil.ML.Evaluation;
+using Miil.ML.Images;
+using Miil.ML.TorchSharp.Losses;
+using Miil.ML.TorchSharp.Models;
+using Microsoft.ML;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Miil.ML.TorchSharp.Training;
+
+/// <summary>What a run produced: the selected network (on the CPU) and how it got there.</summary>
+internal sealed record TrainingResult(
+    MultiLabelNetwork Network, IReadOnlyList<string> ClassNames, IReadOnlyList<float> Thresholds, IReadOnlyList<EpochSummary> History,
+    int BestEpoch, SelectedWeights SelectedWeights, MultiLabelMetrics? ValidationMetrics, int SkippedImages);
+
+/// <summary>
+/// The training loop every trainer runs, whatever the network: shuffled batches decoded and augmented
+/// ahead of the step, the loss, Adam with OneCycle, EMA, validation of the raw and EMA model each epoch,
+/// best-model selection, early stopping and checkpoints. Every random draw derives from (seed, epoch,
+/// position), so a run resumed from a checkpoint continues exactly as if never stopped. One instance
+/// runs one Fit.
+/// </summary>
+internal sealed partial class TrainingLoop : IDisposable
+{
+    private const string LogSource = "MultiLabelTrainer";
+
+    /// <summary>libtorch's default generator is global: seeding and initialisation happen together under this lock.</summary>
+    private static readonly object SeedLock = new();
+
+    private readonly MLContext _context;
+    private readonly MultiLabelTrainerOptions _options;
+    private readonly int _seed;
+    private readonly ITrainingLoss _loss;
+    private readonly Device _device;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    private readonly MultiLabelNetwork _model;
+    private readonly ImagePreprocessor _preprocessor;
+    private readonly AdamOptimizer _adam;
+    private readonly ModelEma? _ema;
+    private MultiLabelNetwork? _best;
+    private double? _lastRawMap;
+    private double? _lastEmaMap;
+
+    /// <param name="context">Logging and the GPU settings.</param>
+    /// <param name="options">The run's options (already validated).</param>
+    /// <param name="seed">Seed of shuffling, augmentation and initialisation.</param>
+    /// <param name="classCount">Classes of the data.</param>
+    /// <param name="createNetwork">Builds the family's network (pretrained weights loaded) for a class count.</param>
+    public TrainingLoop(MLContext context, MultiLabelTrainerOptions options, int seed, int classCount, Func<int, MultiLabelNetwork> createNetwork)
+    {
+        _context = context;
+        _options = options;
+        _seed = seed;
+        _loss = options.TrainingLoss();
+        _device = TrainingDevice.Choose(context);
+        lock (SeedLock)
+        {
+            // Two Fits on different threads each get the initialisation of their own seed.
+            random.manual_seed(_seed);
+            _model = createNetwork(classCount);
+        }
+        try
+        {
+            _preprocessor = new ImagePreprocessor(context, _model.Preprocessing(options.ImageSize), options.ImageFolder, options.DecodeWorkers);
+            _model.to(_device);
+            _adam = new AdamOptimizer(_model.named_parameters().Select(p => (p.name, p.parameter, AdamOptimizer.Decays(p.name, p.parameter))).ToList(),
+                options.WeightDecay, options.WeightDecayKind);
+            _ema = options.EmaDecay is double decay ? new ModelEma(_model, decay) : null;
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Trains on <paramref name="train"/>, selecting by <paramref name="validation"/> when given, and returns the selected network (the caller owns it).</summary>
+    public TrainingResult Run(TrainingData train, TrainingData? validation)
+    {
+        _loss.CheckLabels(train.Labels, train.ClassCount, train.Describe);
+        var loader = new BatchLoader(train, _preprocessor, _options.BatchSize, _options.DecodeWorkers, _options.SkipUnreadableImages,
+            message => ContextLog.Warning(_context, LogSource, message));
+        var schedule = new OneCycleSchedule(_options.LearningRate, (long)loader.BatchCount * _options.EffectiveScheduleEpochs);
+        TrainingState state = NewState(train);
+        string? checkpoint = _options.CheckpointDirectory is null ? null : Path.Combine(_options.CheckpointDirectory, TrainingCheckpoint.FileName);
+        if (checkpoint is not null && File.Exists(checkpoint))
+        {
+            state = Resume(checkpoint, state.Fingerprint);
+            ContextLog.Info(_context, LogSource, state.Epoch >= _options.Epochs
+                ? $"The run in '{checkpoint}' is complete ({state.Epoch} epochs): returning its model without training."
+                : $"Resuming from '{checkpoint}': epoch {state.Epoch + 1}, batch {state.BatchInEpoch + 1}.");
+        }
+
+        while (state.Epoch < _options.Epochs && !StopEarly(state))
+        {
+            double seconds = RunEpoch(state, loader, schedule, checkpoint);
+            (double? rawMap, double? emaMap) = validation is null ? (null, null) : ValidateAndSelect(state, validation, schedule, loader.BatchCount, seconds);
+            EndEpoch(state, rawMap, emaMap, schedule, loader.BatchCount, seconds, checkpoint);
+        }
+        if (StopEarly(state))
+        {
+            ContextLog.Info(_context, LogSource, $"Stopped early after epoch {state.Epoch}: no better validation mAP for {_options.EarlyStoppingPatience} epochs.");
+        }
+        return Finish(train, validation, state);
+    }
+
+    private bool StopEarly(TrainingState state)
+        => _options.EarlyStoppingPatience is int patience && state.EpochsWithoutImprovement >= patience;
+
+    /// <summary>Closes the epoch: its summary in the history and the log, the counters reset, progress, and the checkpoint.</summary>
+    private void EndEpoch(TrainingState state, double? rawMap, double? emaMap, OneCycleSchedule schedule, int stepsPerEpoch, double seconds, string? checkpoint)
+    {
+        var summary = new EpochSummary(state.Epoch + 1, state.EpochLossSum / state.EpochImages, rawMap, emaMap, state.EpochImages / Math.Max(seconds, 1e-9), state.EpochSkipped);
+        state.History.Add(summary);
+        ContextLog.Info(_context, LogSource,
+            $"Epoch {summary.Epoch}/{_options.Epochs}: loss {summary.Loss:F4}, {summary.ImagesPerSecond:F1} images/s"
+            + (rawMap is null ? "" : $", validation mAP {100 * rawMap:F2}%") + (emaMap is null ? "" : $" (EMA {100 * emaMap:F2}%)")
+            + (state.EpochSkipped > 0 ? $", {state.EpochSkipped} unreadable images skipped" : ""));
+        state.Epoch++;
+        state.BatchInEpoch = 0;
+        state.EpochLossSum = 0;
+        state.EpochImages = 0;
+        state.EpochSkipped = 0;
+        state.EpochSeconds = 0;
+        Report(TrainingPhase.EpochCompleted, state, stepsPerEpoch, stepsPerEpoch, schedule.At(Math.Max(0, state.Step - 1)).LearningRate, seconds, summary);
+        if (checkpoint is not null)
+        {
+            Save(checkpoint, state);
+        }
+    }
+
+    public void Dispose()
+    {
+        _model?.Dispose();
+        _ema?.Dispose();
+        _adam?.Dispose();
+        _best?.Dispose();
+    }
+}

@@ -1,0 +1,218 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Miil.ML.Datasets;
+using Miil.ML.Onnx;
+using Miil.ML.Onnx.Scoring;
+using Miil.ML.Testing;
+
+namespace Miil.ML.Onnx.Tests.Scoring;
+
+/// <summary><c>ScoreImages</c> in ML.NET pipelines: batches, slot names, PredictionEngine, persistence through stock transforms.</summary>
+[TestClass]
+public sealed class ImageScoringTests
+{
+    private sealed class Row
+    {
+        public string ImagePath { get; set; } = "";
+
+        public string Labels { get; set; } = "";
+    }
+
+    private sealed class Scored
+    {
+        public string Labels { get; set; } = "";
+
+        [VectorType]
+        public float[] Score { get; set; } = [];
+
+        [VectorType]
+        public bool[] PredictedLabels { get; set; } = [];
+    }
+
+    private static (string Onnx, Row[] Rows, ScratchDirectory Scratch) Setup()
+    {
+        var scratch = new ScratchDirectory();
+        string manifest = SyntheticShapes.Write(new SyntheticShapesOptions { Count = 10, ImageSize = 40, ClassCount = 5, Seed = 4 }, scratch.Path);
+        Row[] rows = File.ReadAllLines(manifest).Skip(1).Select(l => l.Split(',')).Select(p => new Row { ImagePath = Path.Combine(scratch.Path, p[0]), Labels = p[1] }).ToArray();
+        string onnx = scratch.File("model.onnx");
+        File.WriteAllBytes(onnx, ContractModels.Tiny(5, 32, SyntheticShapes.ClassNames(5), Enumerable.Repeat(0.4f, 5).ToList()));
+        return (onnx, rows, scratch);
+    }
+
+    [TestMethod]
+    public void BatchesPassThroughColumnsAndNameTheSlots()
+    {
+        (string onnx, Row[] rows, ScratchDirectory scratch) = Setup();
+        using (scratch)
+        {
+            var ml = new MLContext(seed: 0);
+            IDataView data = ml.Data.LoadFromEnumerable(rows);
+            using ImageScoringTransformer scorer = ml.MultiLabel().ScoreImages(onnx, "ImagePath", batchSize: 4).Fit(data);
+            IDataView scored = scorer.Transform(data);
+            Scored[] results = ml.Data.CreateEnumerable<Scored>(scored, reuseRowObject: false).ToArray();
+
+            using var reference = new OnnxImageScorer(ml, File.ReadAllBytes(onnx));
+            (float[] expected, bool[] decisions) = reference.Score(rows.Select(r => r.ImagePath).ToList());
+            Assert.HasCount(rows.Length, results);
+            Assert.IsLessThanOrEqualTo(1e-5, expected.Zip(results.SelectMany(r => r.Score)).Max(p => Math.Abs(p.First - p.Second)));
+            CollectionAssert.AreEqual(decisions, results.SelectMany(r => r.PredictedLabels).ToArray());
+            CollectionAssert.AreEqual(rows.Select(r => r.Labels).ToArray(), results.Select(r => r.Labels).ToArray(), "other columns pass through in order");
+
+            // Leaving early disposes the cursor with a batch still being read ahead.
+            using ImageScoringTransformer prefetching = ml.MultiLabel().ScoreImages(onnx, "ImagePath", batchSize: 8).Fit(data);
+            Scored[] firstTwo = ml.Data.CreateEnumerable<Scored>(prefetching.Transform(data), reuseRowObject: false).Take(2).ToArray();
+            Assert.IsLessThanOrEqualTo(1e-5, expected.Take(10).Zip(firstTwo.SelectMany(r => r.Score)).Max(p => Math.Abs(p.First - p.Second)));
+
+            foreach (string column in new[] { "Score", "PredictedLabels" })
+            {
+                VBuffer<ReadOnlyMemory<char>> names = default;
+                scored.Schema[column].GetSlotNames(ref names);
+                CollectionAssert.AreEqual(SyntheticShapes.ClassNames(5).ToArray(), names.DenseValues().Select(n => n.ToString()).ToArray());
+            }
+        }
+    }
+
+    [TestMethod]
+    public void ImageColumnsScoreLikePaths()
+    {
+        (string onnx, Row[] rows, ScratchDirectory scratch) = Setup();
+        using (scratch)
+        {
+            var ml = new MLContext(seed: 0);
+            IDataView data = ml.Data.LoadFromEnumerable(rows);
+            using ImageScoringTransformer byPath = ml.MultiLabel().ScoreImages(onnx, new ImageScoringOptions { ImageColumnName = "ImagePath" }).Fit(data);
+            float[] fromPaths = ml.Data.CreateEnumerable<Scored>(byPath.Transform(data), reuseRowObject: false).SelectMany(r => r.Score).ToArray();
+
+            IDataView images = ml.Transforms.LoadImages("Image", "", "ImagePath").Fit(data).Transform(data);
+            using ImageScoringTransformer byImage = ml.MultiLabel().ScoreImages(onnx, new ImageScoringOptions { ImageColumnName = "Image", BatchSize = 3 }).Fit(images);
+            float[] fromImages = ml.Data.CreateEnumerable<Scored>(byImage.Transform(images), reuseRowObject: false).SelectMany(r => r.Score).ToArray();
+            Assert.IsLessThanOrEqualTo(1e-5, fromPaths.Zip(fromImages).Max(p => Math.Abs(p.First - p.Second)));
+
+            string zip = scratch.File("images.zip");
+            ml.Model.Save(byImage, images.Schema, zip);
+            ITransformer loaded = new MLContext(seed: 1).Model.Load(zip, out _);
+            float[] stock = ml.Data.CreateEnumerable<Scored>(loaded.Transform(images), reuseRowObject: false).SelectMany(r => r.Score).ToArray();
+            Assert.IsLessThanOrEqualTo(1e-5, fromImages.Zip(stock).Max(p => Math.Abs(p.First - p.Second)), "image-column model after a stock load");
+        }
+    }
+
+    [TestMethod]
+    public void PredictionEngineScoresOneRowTheSame()
+    {
+        (string onnx, Row[] rows, ScratchDirectory scratch) = Setup();
+        using (scratch)
+        {
+            var ml = new MLContext(seed: 0);
+            IDataView data = ml.Data.LoadFromEnumerable(rows);
+            using ImageScoringTransformer scorer = ml.MultiLabel().ScoreImages(onnx, new ImageScoringOptions { ImageColumnName = "ImagePath" }).Fit(data);
+            using PredictionEngine<Row, Scored> engine = ml.Model.CreatePredictionEngine<Row, Scored>(scorer);
+            Scored one = engine.Predict(rows[3]);
+            float[] batched = ml.Data.CreateEnumerable<Scored>(scorer.Transform(data), reuseRowObject: false).ElementAt(3).Score;
+            Assert.IsLessThanOrEqualTo(1e-5, batched.Zip(one.Score).Max(p => Math.Abs(p.First - p.Second)));
+            Assert.AreEqual(rows[3].Labels, one.Labels);
+        }
+    }
+
+    [TestMethod]
+    public void SavesAsStockTransformsThatAPlainMLContextLoads()
+    {
+        (string onnx, Row[] rows, ScratchDirectory scratch) = Setup();
+        using (scratch)
+        {
+            var ml = new MLContext(seed: 0);
+            IDataView data = ml.Data.LoadFromEnumerable(rows);
+            using ImageScoringTransformer scorer = ml.MultiLabel().ScoreImages(onnx, new ImageScoringOptions { ImageColumnName = "ImagePath" }).Fit(data);
+            float[] ours = ml.Data.CreateEnumerable<Scored>(scorer.Transform(data), reuseRowObject: false).SelectMany(r => r.Score).ToArray();
+
+            string zip = scratch.File("model.zip");
+            ml.Model.Save(scorer, data.Schema, zip);
+            var plain = new MLContext(seed: 1);
+            ITransformer loaded = plain.Model.Load(zip, out _);
+            Scored[] stock = plain.Data.CreateEnumerable<Scored>(loaded.Transform(plain.Data.LoadFromEnumerable(rows)), reuseRowObject: false).ToArray();
+            Assert.IsLessThanOrEqualTo(1e-5, ours.Zip(stock.SelectMany(r => r.Score)).Max(p => Math.Abs(p.First - p.Second)), "after a stock load");
+            CollectionAssert.AreEqual(rows.Select(r => r.Labels).ToArray(), stock.Select(r => r.Labels).ToArray());
+
+            using ImageScoringTransformer ourLoad = plain.MultiLabel().LoadModel(zip, new ImageScoringOptions { ImageColumnName = "ImagePath", BatchSize = 3 });
+            IDataView again = ourLoad.Transform(plain.Data.LoadFromEnumerable(rows));
+            float[] rebuilt = plain.Data.CreateEnumerable<Scored>(again, reuseRowObject: false).SelectMany(r => r.Score).ToArray();
+            Assert.IsLessThanOrEqualTo(1e-5, ours.Zip(rebuilt).Max(p => Math.Abs(p.First - p.Second)), "after our load");
+            VBuffer<ReadOnlyMemory<char>> names = default;
+            again.Schema["Score"].GetSlotNames(ref names);
+            CollectionAssert.AreEqual(SyntheticShapes.ClassNames(5).ToArray(), names.DenseValues().Select(n => n.ToString()).ToArray(), "slot names come back");
+            CollectionAssert.AreEqual(Enumerable.Repeat(0.4f, 5).ToArray(), ourLoad.Model.Thresholds.ToArray());
+
+            string resaved = scratch.File("again.zip");
+            plain.Model.Save(ourLoad, plain.Data.LoadFromEnumerable(rows).Schema, resaved);
+            Assert.IsNotNull(new MLContext(seed: 2).Model.Load(resaved, out _), "our load saves again as stock transforms");
+        }
+    }
+
+    [TestMethod]
+    public void BadInputIsNamed()
+    {
+        (string onnx, Row[] rows, ScratchDirectory scratch) = Setup();
+        using (scratch)
+        {
+            var ml = new MLContext(seed: 0);
+            IDataView data = ml.Data.LoadFromEnumerable(rows);
+            StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ml.MultiLabel().ScoreImages(onnx, new ImageScoringOptions { ImageColumnName = "Path" }).Fit(data)).Message, "'Path'");
+            Assert.ThrowsExactly<FileNotFoundException>(() => ml.MultiLabel().ScoreImages(scratch.File("missing.onnx")));
+            File.WriteAllBytes(scratch.File("junk.onnx"), [1, 2, 3]);
+            StringAssert.Contains(Assert.ThrowsExactly<InvalidOperationException>(() => ml.MultiLabel().ScoreImages(scratch.File("junk.onnx"))).Message, "junk.onnx");
+            Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MultiLabel().ScoreImages(onnx, new ImageScoringOptions { ImageColumnName = "ImagePath", BatchSize = 0 }));
+        }
+    }
+
+    [TestMethod]
+    public void UnreadableImagesStopScoringOrAreScoredAsMissingAndCounted()
+    {
+        (string onnx, Row[] rows, ScratchDirectory scratch) = Setup();
+        using (scratch)
+        {
+            File.Delete(rows[5].ImagePath);
+            File.WriteAllText(rows[7].ImagePath, "not a png");
+            var ml = new MLContext(seed: 0);
+            IDataView data = ml.Data.LoadFromEnumerable(rows);
+
+            using (ImageScoringTransformer strict = ml.MultiLabel().ScoreImages(onnx, "ImagePath", batchSize: 4).Fit(data))
+            {
+                var e = Assert.Throws<Exception>(() => ml.Data.CreateEnumerable<Scored>(strict.Transform(data), reuseRowObject: false).ToArray());
+                // Slices of a batch decode in parallel: either bad image may be the one named.
+                Assert.IsTrue(e.Message.Contains(Path.GetFileName(rows[5].ImagePath), StringComparison.Ordinal)
+                    || e.Message.Contains(Path.GetFileName(rows[7].ImagePath), StringComparison.Ordinal), e.Message);
+            }
+
+            var messages = new List<string>();
+            ml.Log += (_, m) => { lock (messages) { messages.Add(m.Message); } };
+            using ImageScoringTransformer lenient = ml.MultiLabel().ScoreImages(onnx, new ImageScoringOptions { ImageColumnName = "ImagePath", BatchSize = 4, SkipUnreadableImages = true }).Fit(data);
+            Scored[] results = ml.Data.CreateEnumerable<Scored>(lenient.Transform(data), reuseRowObject: false).ToArray();
+            Assert.HasCount(10, results);
+            using var reference = new OnnxImageScorer(ml, File.ReadAllBytes(onnx));
+            for (int i = 0; i < results.Length; i++)
+            {
+                if (i is 5 or 7)
+                {
+                    Assert.IsTrue(results[i].Score.All(float.IsNaN), $"row {i}");
+                    Assert.IsTrue(results[i].PredictedLabels.All(p => !p), $"row {i}");
+                }
+                else
+                {
+                    float[] expected = reference.Score([rows[i].ImagePath]).Scores;
+                    for (int k = 0; k < expected.Length; k++)
+                    {
+                        Assert.AreEqual(expected[k], results[i].Score[k], 1e-5f, $"row {i} class {k}");
+                    }
+                }
+            }
+            Assert.AreEqual(2L, lenient.SkippedImages);
+            Assert.IsTrue(messages.Any(m => m.Contains(Path.GetFileName(rows[7].ImagePath), StringComparison.Ordinal)), "each skipped image is logged");
+
+            // The documented way to leave them out before evaluating.
+            Assert.AreEqual(8, ml.Data.FilterRowsByMissingValues(lenient.Transform(data), "Score").GetColumn<float[]>("Score").Count());
+
+            // PredictionEngine (one row at a time) skips the same way.
+            var engine = ml.Model.CreatePredictionEngine<Row, Scored>(lenient);
+            Assert.IsTrue(engine.Predict(rows[5]).Score.All(float.IsNaN));
+        }
+    }
+}
