@@ -17,7 +17,7 @@ namespace Miil.ML.Onnx;
 public static class OnnxSessionFactory
 {
     /// <summary>The NVIDIA driver library every CUDA program needs.</summary>
-    internal const string CudaDriverLibrary = "libcuda.so.1";
+    private const string CudaDriverLibrary = "libcuda.so.1";
 
     /// <summary>Opens a session on the device <paramref name="mlContext"/> asks for, logging a fallback to CPU there.</summary>
     /// <exception cref="InvalidOperationException">A GPU was asked for, none is usable, and the context does not allow CPU fallback.</exception>

@@ -14,12 +14,33 @@ public static class TrainingLosses
     /// <summary>The multi-label Asymmetric Loss; labels of -1 are left out of the loss and its gradient.</summary>
     /// <param name="options">Gammas, clip, reduction; default the reference COCO recipe.</param>
     /// <exception cref="ArgumentException">Options out of range, or reduction None (a loss per element cannot be one step).</exception>
-    public static ITrainingLoss Asymmetric(AsymmetricLossOptions? options = null) => new AsymmetricTrainingLoss(options ?? new AsymmetricLossOptions());
+    public static ITrainingLoss Asymmetric(AsymmetricLossOptions? options = null)
+    {
+        options ??= new AsymmetricLossOptions();
+        options.Validate();
+        RefuseNone(options.Reduction, "Loss");
+        // -1 is the data contract's "ignored", whatever the option says; with no -1 in the data nothing changes.
+        var loss = new AsymmetricLoss(options with { IgnoreLabel = true, Reduction = LossReduction.Sum });
+        return new SummedLoss($"ASL({options with { IgnoreLabel = true }})", options.Reduction,
+            loss.forward, targets => targets.ne(Scalars.MinusOne).sum().item<long>());
+    }
 
     /// <summary>The single-label (softmax) Asymmetric Loss; each image's label row must hold exactly one 1 (the class) and 0 elsewhere.</summary>
     /// <param name="options">Gammas, label smoothing, reduction; default the reference class's.</param>
     /// <exception cref="ArgumentException">Options out of range, or reduction None.</exception>
-    public static ITrainingLoss SingleLabelAsymmetric(AsymmetricLossSingleLabelOptions? options = null) => new SingleLabelTrainingLoss(options ?? new AsymmetricLossSingleLabelOptions());
+    public static ITrainingLoss SingleLabelAsymmetric(AsymmetricLossSingleLabelOptions? options = null)
+    {
+        options ??= new AsymmetricLossSingleLabelOptions();
+        options.Validate();
+        RefuseNone(options.Reduction, "LossFunction");
+        var loss = new AsymmetricLossSingleLabel(options with { Reduction = LossReduction.None });
+        // One loss per image: Mean and BatchMean are the same.
+        return new SummedLoss($"SingleLabelASL({options})", options.Reduction == LossReduction.Sum ? LossReduction.Sum : LossReduction.BatchMean,
+            (logits, targets) => loss.forward(logits, targets.argmax(1)).sum(), targets => targets.shape[0])
+        {
+            LabelCheck = CheckOnePositivePerRow,
+        };
+    }
 
     internal static void RefuseNone(LossReduction reduction, string option)
     {
@@ -29,74 +50,12 @@ public static class TrainingLosses
         }
     }
 
-    /// <summary>The objective of a summed loss under <paramref name="reduction"/>: the sum itself, or divided by the images or the counted elements.</summary>
-    internal static Tensor Reduce(Tensor sum, LossReduction reduction, long images, Func<long> counted)
-    {
-        double divisor = reduction switch
-        {
-            LossReduction.BatchMean => Math.Max(images, 1),
-            LossReduction.Mean => Math.Max(counted(), 1),
-            _ => 1,
-        };
-        if (divisor == 1)
-        {
-            return sum;
-        }
-        using Scalar factor = (1.0 / divisor).ToScalar();  // held across the call (Numerics.Scalars)
-        return sum.mul(factor);
-    }
-}
-
-/// <summary>ASL as a training loss: computed summed (the kernel's one pass), then reduced as configured.</summary>
-internal sealed class AsymmetricTrainingLoss : ITrainingLoss
-{
-    private readonly AsymmetricLoss _loss;
-    private readonly LossReduction _reduction;
-
-    public AsymmetricTrainingLoss(AsymmetricLossOptions options)
-    {
-        options.Validate();
-        TrainingLosses.RefuseNone(options.Reduction, "Loss");
-        _reduction = options.Reduction;
-        // -1 is the data contract's "ignored", whatever the option says; with no -1 in the data nothing changes.
-        _loss = new AsymmetricLoss(options with { IgnoreLabel = true, Reduction = LossReduction.Sum });
-        Description = $"ASL({options with { IgnoreLabel = true }})";
-    }
-
-    public string Description { get; }
-
-    public TrainingLossValue Compute(Tensor logits, Tensor targets)
-    {
-        Tensor sum = _loss.forward(logits, targets);
-        Tensor objective = TrainingLosses.Reduce(sum, _reduction, logits.shape[0], () => targets.ne(Scalars.MinusOne).sum().item<long>());
-        return new TrainingLossValue(objective, sum.item<float>());
-    }
-}
-
-/// <summary>Single-label ASL as a training loss: the class of each row is its one positive label.</summary>
-internal sealed class SingleLabelTrainingLoss : ITrainingLoss
-{
-    private readonly AsymmetricLossSingleLabel _loss;
-    private readonly LossReduction _reduction;
-
-    public SingleLabelTrainingLoss(AsymmetricLossSingleLabelOptions options)
-    {
-        options.Validate();
-        TrainingLosses.RefuseNone(options.Reduction, "LossFunction");
-        _reduction = options.Reduction;
-        _loss = new AsymmetricLossSingleLabel(options with { Reduction = LossReduction.None });
-        Description = $"SingleLabelASL({options})";
-    }
-
-    public string Description { get; }
-
-    public void CheckLabels(ReadOnlySpan<float> labels, int classCount, Func<int, string> describeRow)
+    private static void CheckOnePositivePerRow(ReadOnlySpan<float> labels, int classCount, Func<int, string> describeRow)
     {
         for (int row = 0; row < labels.Length / classCount; row++)
         {
-            ReadOnlySpan<float> r = labels.Slice(row * classCount, classCount);
             int positives = 0, others = 0;
-            foreach (float v in r)
+            foreach (float v in labels.Slice(row * classCount, classCount))
             {
                 positives += v == 1 ? 1 : 0;
                 others += v != 0 && v != 1 ? 1 : 0;
@@ -109,12 +68,36 @@ internal sealed class SingleLabelTrainingLoss : ITrainingLoss
         }
     }
 
-    public TrainingLossValue Compute(Tensor logits, Tensor targets)
+    /// <summary>
+    /// A loss computed summed over the batch (what reports show), then reduced as configured: divided by
+    /// the images (BatchMean) or by the elements that count (Mean).
+    /// </summary>
+    private sealed class SummedLoss(string description, LossReduction reduction, Func<Tensor, Tensor, Tensor> sum, Func<Tensor, long> counted) : ITrainingLoss
     {
-        Tensor perImage = _loss.forward(logits, targets.argmax(1));
-        Tensor sum = perImage.sum();
-        // Mean and BatchMean are the same for one loss per image.
-        Tensor objective = TrainingLosses.Reduce(sum, _reduction == LossReduction.Sum ? LossReduction.Sum : LossReduction.BatchMean, logits.shape[0], () => logits.shape[0]);
-        return new TrainingLossValue(objective, sum.item<float>());
+        public delegate void Check(ReadOnlySpan<float> labels, int classCount, Func<int, string> describeRow);
+
+        public string Description { get; } = description;
+
+        public Check? LabelCheck { get; init; }
+
+        public void CheckLabels(ReadOnlySpan<float> labels, int classCount, Func<int, string> describeRow) => LabelCheck?.Invoke(labels, classCount, describeRow);
+
+        public TrainingLossValue Compute(Tensor logits, Tensor targets)
+        {
+            Tensor total = sum(logits, targets);
+            double divisor = reduction switch
+            {
+                LossReduction.BatchMean => Math.Max(logits.shape[0], 1),
+                LossReduction.Mean => Math.Max(counted(targets), 1),
+                _ => 1,
+            };
+            Tensor objective = total;
+            if (divisor != 1)
+            {
+                using Scalar factor = (1.0 / divisor).ToScalar();  // held across the call (Numerics.Scalars)
+                objective = total.mul(factor);
+            }
+            return new TrainingLossValue(objective, total.item<float>());
+        }
     }
 }

@@ -12,11 +12,7 @@ internal sealed class Batch
         ClassCount = classCount;
         Pixels = new float[capacity * pixelsPerImage];
         Labels = new float[capacity * classCount];
-        Rows = new int[capacity];
     }
-
-    /// <summary>The data row of each of the first <see cref="Count"/> images.</summary>
-    public int[] Rows { get; }
 
     /// <summary>Count x 3 x S x S, row-major; only the first <see cref="Count"/> images are valid.</summary>
     public float[] Pixels { get; }
@@ -56,8 +52,6 @@ internal sealed class BatchLoader
         _onSkip = onSkip;
         _buffers = [new Batch(_batchSize, preprocessor.Length, data.ClassCount), new Batch(_batchSize, preprocessor.Length, data.ClassCount)];
     }
-
-    public int BatchSize => _batchSize;
 
     /// <summary>Rows of the data.</summary>
     public int RowCount => _data.Count;
@@ -128,7 +122,6 @@ internal sealed class BatchLoader
             }
             _data.Labels.AsSpan(rows[i] * classes, classes).CopyTo(batch.Labels.AsSpan(kept * classes, classes));
             positions[kept] = first + i;
-            batch.Rows[kept] = rows[i];
             kept++;
         }
         batch.Count = kept;

@@ -20,7 +20,6 @@ internal sealed class ModelEma : IDisposable
 
     public ModelEma(MultiLabelNetwork model, double decay)
     {
-        Decay = decay;
         _weight = (1 - decay).ToScalar();
         _decay = decay.ToScalar();
         Model = model.NewOfSameShape(model.parameters().First().device);
@@ -30,8 +29,6 @@ internal sealed class ModelEma : IDisposable
         CopyFrom();
         Model.eval();
     }
-
-    public double Decay { get; }
 
     /// <summary>The averaged model (always in eval mode).</summary>
     public MultiLabelNetwork Model { get; }

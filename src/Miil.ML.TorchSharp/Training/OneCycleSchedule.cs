@@ -23,13 +23,10 @@ internal sealed class OneCycleSchedule
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(totalSteps, 1);
         _maxLr = maxLearningRate;
-        TotalSteps = totalSteps;
         // PyTorch's phase ends: float(pct_start * total_steps) - 1, then total_steps - 1.
         _warmupEnd = PctStart * totalSteps - 1;
         _end = totalSteps - 1;
     }
-
-    public long TotalSteps { get; }
 
     public double InitialLearningRate => _maxLr / DivFactor;
 

@@ -7,7 +7,7 @@ namespace Miil.ML.TorchSharp.Training;
 /// <summary>The device of a run, from <c>MLContext.GpuDeviceId</c> and <c>FallbackToCpu</c>, as ML.NET's own GPU trainers read them.</summary>
 internal static class TrainingDevice
 {
-    public static Device Choose(MLContext context)
+    public static Device Choose(MLContext context, string source)
     {
         if (context.GpuDeviceId is not int id)
         {
@@ -24,7 +24,7 @@ internal static class TrainingDevice
         {
             throw new InvalidOperationException($"MLContext.GpuDeviceId is {id} but {problem}; set MLContext.FallbackToCpu = true to train on the CPU instead.");
         }
-        ContextLog.Warning(context, "TResNetAsl", $"Training on the CPU: MLContext.GpuDeviceId is {id} but {problem}.");
+        ContextLog.Warning(context, source, $"Training on the CPU: MLContext.GpuDeviceId is {id} but {problem}.");
         return CPU;
     }
 }

@@ -51,7 +51,7 @@ internal sealed partial class TrainingLoop
         var scores = new float[data.Labels.Length];
         var labels = new float[data.Labels.Length];
         var loader = new BatchLoader(data, _preprocessor, ValidationBatchSize, _options.DecodeWorkers, _options.SkipUnreadableImages,
-            message => ContextLog.Warning(_context, LogSource, "Validation: " + message));
+            message => ContextLog.Warning(_context, _options.TrainerName, "Validation: " + message));
         int[] order = Enumerable.Range(0, data.Count).ToArray();
         int row = 0;
         try
@@ -105,7 +105,7 @@ internal sealed partial class TrainingLoop
                     thresholds = tuned.Thresholds;
                     if (tuned.TargetNotReached.Count > 0)
                     {
-                        ContextLog.Warning(_context, LogSource, $"Target precision {_options.Thresholds.TargetPrecision:P0} not reached for: {string.Join(", ", tuned.TargetNotReached)}.");
+                        ContextLog.Warning(_context, _options.TrainerName, $"Target precision {_options.Thresholds.TargetPrecision:P0} not reached for: {string.Join(", ", tuned.TargetNotReached)}.");
                     }
                 }
                 var decisions = new bool[scores.Length];

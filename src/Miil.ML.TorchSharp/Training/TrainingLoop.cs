@@ -23,8 +23,6 @@ internal sealed record TrainingResult(
 /// </summary>
 internal sealed partial class TrainingLoop : IDisposable
 {
-    private const string LogSource = "MultiLabelTrainer";
-
     /// <summary>libtorch's default generator is global: seeding and initialisation happen together under this lock.</summary>
     private static readonly object SeedLock = new();
 
@@ -54,7 +52,7 @@ internal sealed partial class TrainingLoop : IDisposable
         _options = options;
         _seed = seed;
         _loss = options.TrainingLoss();
-        _device = TrainingDevice.Choose(context);
+        _device = TrainingDevice.Choose(context, options.TrainerName);
         lock (SeedLock)
         {
             // Two Fits on different threads each get the initialisation of their own seed.
@@ -81,14 +79,14 @@ internal sealed partial class TrainingLoop : IDisposable
     {
         _loss.CheckLabels(train.Labels, train.ClassCount, train.Describe);
         var loader = new BatchLoader(train, _preprocessor, _options.BatchSize, _options.DecodeWorkers, _options.SkipUnreadableImages,
-            message => ContextLog.Warning(_context, LogSource, message));
+            message => ContextLog.Warning(_context, _options.TrainerName, message));
         var schedule = new OneCycleSchedule(_options.LearningRate, (long)loader.BatchCount * _options.EffectiveScheduleEpochs);
         TrainingState state = NewState(train);
         string? checkpoint = _options.CheckpointDirectory is null ? null : Path.Combine(_options.CheckpointDirectory, TrainingCheckpoint.FileName);
         if (checkpoint is not null && File.Exists(checkpoint))
         {
             state = Resume(checkpoint, state.Fingerprint);
-            ContextLog.Info(_context, LogSource, state.Epoch >= _options.Epochs
+            ContextLog.Info(_context, _options.TrainerName, state.Epoch >= _options.Epochs
                 ? $"The run in '{checkpoint}' is complete ({state.Epoch} epochs): returning its model without training."
                 : $"Resuming from '{checkpoint}': epoch {state.Epoch + 1}, batch {state.BatchInEpoch + 1}.");
         }
@@ -101,7 +99,7 @@ internal sealed partial class TrainingLoop : IDisposable
         }
         if (StopEarly(state))
         {
-            ContextLog.Info(_context, LogSource, $"Stopped early after epoch {state.Epoch}: no better validation mAP for {_options.EarlyStoppingPatience} epochs.");
+            ContextLog.Info(_context, _options.TrainerName, $"Stopped early after epoch {state.Epoch}: no better validation mAP for {_options.EarlyStoppingPatience} epochs.");
         }
         return Finish(train, validation, state);
     }
@@ -114,7 +112,7 @@ internal sealed partial class TrainingLoop : IDisposable
     {
         var summary = new EpochSummary(state.Epoch + 1, state.EpochLossSum / state.EpochImages, rawMap, emaMap, state.EpochImages / Math.Max(seconds, 1e-9), state.EpochSkipped);
         state.History.Add(summary);
-        ContextLog.Info(_context, LogSource,
+        ContextLog.Info(_context, _options.TrainerName,
             $"Epoch {summary.Epoch}/{_options.Epochs}: loss {summary.Loss:F4}, {summary.ImagesPerSecond:F1} images/s"
             + (rawMap is null ? "" : $", validation mAP {100 * rawMap:F2}%") + (emaMap is null ? "" : $" (EMA {100 * emaMap:F2}%)")
             + (state.EpochSkipped > 0 ? $", {state.EpochSkipped} unreadable images skipped" : ""));

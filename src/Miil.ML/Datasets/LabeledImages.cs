@@ -20,8 +20,6 @@ internal sealed class LabeledImages
 
     public IReadOnlyList<string> ClassNames { get; }
 
-    public int Count => _paths.Count;
-
     public void Add(string path, float[] labels)
     {
         _paths.Add(path);

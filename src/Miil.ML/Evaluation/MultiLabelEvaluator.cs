@@ -14,7 +14,7 @@ namespace Miil.ML.Evaluation;
 public static class MultiLabelEvaluator
 {
     /// <summary>The reference's epsilon in the AP denominator.</summary>
-    internal const double ReferenceEpsilon = 1e-8;
+    private const double ReferenceEpsilon = 1e-8;
 
     /// <summary>Evaluates scores against labels.</summary>
     /// <param name="scores">Row-major N x C scores (probabilities or logits; only their order and the threshold matter).</param>
@@ -202,7 +202,7 @@ public static class MultiLabelEvaluator
     }
 
     /// <summary>Thresholds of <see cref="MultiLabelMetrics.ThresholdSweep"/>: 0.05 to 0.95 by 0.05.</summary>
-    internal static readonly float[] SweepThresholds = Enumerable.Range(1, 19).Select(i => i / 20f).ToArray();
+    private static readonly float[] SweepThresholds = Enumerable.Range(1, 19).Select(i => i / 20f).ToArray();
 
     /// <summary>Most points kept per precision-recall curve.</summary>
     private const int CurvePoints = 200;

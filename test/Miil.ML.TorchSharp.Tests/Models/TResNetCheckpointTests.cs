@@ -167,6 +167,23 @@ public sealed class TResNetCheckpointTests
     }
 
     [TestMethod]
+    public void ACheckpointOfANewerFormatVersionIsRefusedNamingBothVersions()
+    {
+        using var scratch = new ScratchDirectory();
+        using var model = new TResNet(TResNetArchitecture.Custom([1, 1, 1, 1], 0.25), 3);
+        string path = scratch.File("future.safetensors");
+        TResNetCheckpoint.Save(model, path);
+        SafetensorsFile.Contents saved = SafetensorsFile.Read(path, metadataOnly: true);
+        string json = saved.Metadata[TResNetCheckpoint.MetadataKey].Replace("\"version\":1", "\"version\":7", StringComparison.Ordinal);
+        Assert.Contains("\"version\":7", json, "the metadata holds its version");
+        SafetensorsFile.Write(path, model.StateDictInReferenceOrder(), new Dictionary<string, string> { [TResNetCheckpoint.MetadataKey] = json });
+        var e = Assert.ThrowsExactly<CheckpointFormatException>(() => TResNetCheckpoint.Load(model, path));
+        StringAssert.Contains(e.Message, path);
+        StringAssert.Contains(e.Message, "version 7");
+        StringAssert.Contains(e.Message, "up to version 1");
+    }
+
+    [TestMethod]
     public void MissingFileIsFileNotFound()
     {
         using TResNet model = TResNetGoldenTests.NewTinyModel();

@@ -104,6 +104,23 @@ public sealed class TResNetStructureTests
     }
 
     [TestMethod]
+    public void BlocksRunTheirChildrenThroughCallSoForwardHooksFire()
+    {
+        using var model = new TResNet(TResNetArchitecture.Custom([1, 2, 1, 1], 0.25), numClasses: 3, bottleneckFeatures: 16);
+        model.eval();
+        var fired = new HashSet<string>();
+        var removers = model.named_modules().Where(m => m.name.Length > 0)
+            .Select(m => m.module is nn.Module<Tensor, Tensor> hooked ? hooked.register_forward_hook(_ => fired.Add(m.name)) : null).ToList();
+        using (no_grad())
+        {
+            using Tensor logits = model.forward(zeros(1, 3, 32, 32));
+        }
+        string[] silent = model.named_modules().Select(m => m.name).Where(n => n.Length > 0 && !fired.Contains(n)).ToArray();
+        CollectionAssert.AreEqual(Array.Empty<string>(), silent, "every module ran through call()");
+        Assert.Contains("body.layer2.1.se.fc1", fired);
+    }
+
+    [TestMethod]
     public void ArchitecturesAreData()
     {
         Assert.AreSame(TResNetArchitecture.M, TResNetArchitecture.Custom([3, 4, 11, 3], 1.0));

@@ -52,10 +52,6 @@ internal sealed class BatchNormAct2d : nn.Module<Tensor, Tensor>
 
     public Parameter Bias => bias;
 
-    public Tensor RunningMean => running_mean;
-
-    public Tensor RunningVar => running_var;
-
     /// <summary>
     /// The affine map of this norm in eval mode folded into the preceding convolution's weights:
     /// <c>y = (x - mean) / sqrt(var + eps) * gamma + beta</c> becomes a scaled weight and a bias

@@ -42,8 +42,6 @@ internal sealed class ConvNormAct : nn.Module<Tensor, Tensor>, IOnnxExportable
             ? new ConvNormAct(inChannels, outChannels, kernelSize, leakySlope)
             : new Sequence(("0", new ConvNormAct(inChannels, outChannels, kernelSize, leakySlope)), ("1", new AntiAliasDownsample(outChannels)));
 
-    public Conv2d Conv => _conv;
-
     public BatchNormAct2d Norm => _norm;
 
     public override Tensor forward(Tensor x) => _norm.call(_conv.call(x));

@@ -15,7 +15,7 @@ internal sealed class BottleneckHead : nn.Module<Tensor, Tensor>, IOnnxExportabl
     private readonly Sequential embedding_generator;
     private readonly Linear FC;
 
-    /// <summary>The layer inside <c>embedding_generator</c>, kept out of TorchSharp's field registration (it is registered there as "0").</summary>
+    /// <summary>The layer inside <c>embedding_generator</c>, for the export; an array keeps it out of TorchSharp's field registration (it is registered there as "0").</summary>
     private readonly Linear[] _embedding;
 
     public BottleneckHead(long numFeatures, long numClasses, long bottleneckFeatures)
@@ -28,7 +28,7 @@ internal sealed class BottleneckHead : nn.Module<Tensor, Tensor>, IOnnxExportabl
         register_module(nameof(FC), FC);
     }
 
-    public override Tensor forward(Tensor x) => FC.call(_embedding[0].call(x));
+    public override Tensor forward(Tensor x) => FC.call(embedding_generator.call(x));
 
     public string ToOnnx(OnnxGraphBuilder graph, string input) => OnnxTensors.Gemm(graph, FC, OnnxTensors.Gemm(graph, _embedding[0], input));
 }

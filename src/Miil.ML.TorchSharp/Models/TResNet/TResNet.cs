@@ -24,7 +24,7 @@ namespace Miil.ML.TorchSharp.Models.TResNet;
 public sealed class TResNet : MultiLabelNetwork
 {
     /// <summary>LeakyReLU slope of the stem convolution.</summary>
-    internal const double StemSlope = 1e-2;
+    private const double StemSlope = 1e-2;
 
     /// <summary>LeakyReLU slope inside the residual blocks.</summary>
     internal const double BlockSlope = 1e-3;
@@ -146,7 +146,7 @@ public sealed class TResNet : MultiLabelNetwork
     internal override IEnumerable<(string Name, Parameter Parameter)> HeadParameters()
         => head.named_parameters().Select(p => ("head." + p.name, p.parameter));
 
-    internal void ValidateInput(Tensor x)
+    private void ValidateInput(Tensor x)
     {
         if (x.dim() != 4 || x.shape[1] != InChannels)
         {
