@@ -33,9 +33,14 @@ public static class OnnxSessionFactory
     /// <param name="gpuDeviceId">The CUDA device to run on; null for CPU.</param>
     /// <param name="fallbackToCpu">Whether to run on CPU when the GPU cannot be used.</param>
     /// <param name="warn">Receives the reason when the session falls back to CPU.</param>
+    /// <param name="intraOpThreads">Threads ONNX Runtime uses inside one run; null for its default (the cores).</param>
     /// <exception cref="InvalidOperationException">The GPU cannot be used and <paramref name="fallbackToCpu"/> is false, or the model is not valid ONNX.</exception>
-    public static OnnxSession Create(byte[] model, int? gpuDeviceId, bool fallbackToCpu, Action<string>? warn = null)
+    public static OnnxSession Create(byte[] model, int? gpuDeviceId, bool fallbackToCpu, Action<string>? warn = null, int? intraOpThreads = null)
     {
+        if (intraOpThreads is int threads)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1, nameof(intraOpThreads));
+        }
         ArgumentNullException.ThrowIfNull(model);
         if (gpuDeviceId is int device)
         {
@@ -43,7 +48,7 @@ public static class OnnxSessionFactory
             string? why = CudaUnavailableReason();
             if (why is null)
             {
-                var options = new SessionOptions();
+                SessionOptions options = NewOptions(intraOpThreads);
                 try
                 {
                     options.AppendExecutionProvider_CUDA(device);
@@ -62,8 +67,18 @@ public static class OnnxSessionFactory
             }
             warn?.Invoke($"Running on CPU: GPU device {device} was requested but cannot be used ({why}).");
         }
-        var cpu = new SessionOptions();
+        SessionOptions cpu = NewOptions(intraOpThreads);
         return new OnnxSession(Open(model, cpu), OnnxDevice.Cpu, cpu);
+    }
+
+    private static SessionOptions NewOptions(int? intraOpThreads)
+    {
+        var options = new SessionOptions();
+        if (intraOpThreads is int threads)
+        {
+            options.IntraOpNumThreads = threads;
+        }
+        return options;
     }
 
     /// <summary>Null when the NVIDIA driver can be loaded; otherwise why not.</summary>

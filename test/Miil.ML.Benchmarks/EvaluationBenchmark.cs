@@ -9,7 +9,8 @@ namespace Miil.ML.Benchmarks;
 
 /// <summary>
 /// <c>evaluate</c> command: <c>mlContext.MultiLabel().Evaluate</c> over an IDataView of synthetic
-/// scores (cursor pass included) for several N x C, with seconds and peak memory. Usage:
+/// scores (cursor pass included) for several N x C, with seconds and peak memory, and scikit-learn's
+/// macro average precision on the same matrices in the same run where it is installed. Usage:
 /// <c>evaluate [--shape 100000x80] [--shape ...] [--repeat 3]</c>.
 /// </summary>
 internal static class EvaluationBenchmark
@@ -38,9 +39,11 @@ internal static class EvaluationBenchmark
         {
             shapes.AddRange([(100_000, 80), (1_000_000, 80), (100_000, 9605)]);
         }
-        Console.WriteLine($"# Evaluate over an IDataView, {DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, best of {repeat}");
-        Console.WriteLine("| N x C | data | seconds (best) | seconds (first) | peak RSS MiB | mAP |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|");
+        string? python = ScikitLearnReference.FindPython();
+        Console.WriteLine($"# Evaluate over an IDataView, {DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, best of {repeat}"
+            + (python is null ? "; scikit-learn not found (python3 with sklearn): ours only" : $"; scikit-learn through {python}, best of 3, same matrices"));
+        Console.WriteLine("| N x C | data | seconds (best) | seconds (first) | peak RSS MiB | mAP | tie-aware mAP | scikit-learn s | vs scikit-learn |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach ((int n, int c) in shapes)
         {
             var ml = new MLContext(seed: 0);
@@ -56,8 +59,19 @@ internal static class EvaluationBenchmark
                 first = r == 0 ? seconds : first;
                 best = Math.Min(best, seconds);
             }
+            string reference = "- | -";
+            if (python is not null && (long)n * c <= 10_000_000)
+            {
+                (float[] scores, float[] labels) = Matrices(n, c);
+                (double seconds, double ap) = ScikitLearnReference.Time(python, scores, labels, n, c, repeat: 3);
+                if (Math.Abs(ap - metrics!.MeanAveragePrecisionTieAware) > 1e-6)
+                {
+                    throw new InvalidOperationException($"scikit-learn's macro AP {ap} differs from our tie-aware mAP {metrics.MeanAveragePrecisionTieAware}.");
+                }
+                reference = string.Create(CultureInfo.InvariantCulture, $"{seconds:F3} | {seconds / best:F1}x");
+            }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {n:N0} x {c:N0} | {DataKind(n, c)} | {best:F3} | {first:F3} | {PeakMemory.MiB():F0} | {metrics!.MeanAveragePrecision:P2} |"));
+                $"| {n:N0} x {c:N0} | {DataKind(n, c)} | {best:F3} | {first:F3} | {PeakMemory.MiB():F0} | {metrics!.MeanAveragePrecision:P2} | {metrics.MeanAveragePrecisionTieAware:P2} | {reference} |"));
         }
         return 0;
     }
@@ -76,6 +90,21 @@ internal static class EvaluationBenchmark
         schema["Score"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, c);
         IEnumerable<Row> rows = Generate(n, c);
         return (long)n * c <= 100_000_000 ? ml.Data.LoadFromEnumerable(rows.ToArray(), schema) : ml.Data.LoadFromEnumerable(rows, schema);
+    }
+
+    /// <summary>The same matrices as <see cref="Generate"/>, row-major.</summary>
+    private static (float[] Scores, float[] Labels) Matrices(int n, int c)
+    {
+        var scores = new float[n * c];
+        var labels = new float[n * c];
+        int i = 0;
+        foreach (Row row in Generate(n, c))
+        {
+            row.Score.CopyTo(scores, i * c);
+            row.Label.CopyTo(labels, i * c);
+            i++;
+        }
+        return (scores, labels);
     }
 
     private static IEnumerable<Row> Generate(int n, int c)

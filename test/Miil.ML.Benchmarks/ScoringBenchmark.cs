@@ -15,7 +15,7 @@ namespace Miil.ML.Benchmarks;
 /// <summary>
 /// <c>score</c> command: images per second of ScoreImages at batch 1, 16 and 64 against the stock
 /// ImageAnalytics + ApplyOnnxModel chain (row by row) and TorchSharp eager inference on the same
-/// preprocessed pixels, over built-in images, CPU. Usage: <c>score [--config tiny:64:512] [--config M:224:128]</c>
+/// preprocessed pixels, over built-in images, CPU. Usage: <c>score [--config tiny:64:512] [--config M:224:128] [--rounds 5]</c>
 /// (architecture, image size, number of images).
 /// </summary>
 internal static class ScoringBenchmark
@@ -23,12 +23,17 @@ internal static class ScoringBenchmark
     public static int Run(string[] args)
     {
         var configs = new List<(string Arch, int Size, int Count)>();
+        int rounds = 5;
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--config")
             {
                 string[] p = args[++i].Split(':');
                 configs.Add((p[0], int.Parse(p[1], CultureInfo.InvariantCulture), int.Parse(p[2], CultureInfo.InvariantCulture)));
+            }
+            else if (args[i] == "--rounds")
+            {
+                rounds = int.Parse(args[++i], CultureInfo.InvariantCulture);
             }
             else
             {
@@ -41,14 +46,15 @@ internal static class ScoringBenchmark
             configs.AddRange([("tiny", 64, 512), ("M", 224, 128)]);
         }
         Console.WriteLine($"# Scoring, {DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, CPU");
-        Console.WriteLine("| model | size | images | method | img/s | vs stock chain |");
-        Console.WriteLine("|---|---:|---:|---|---:|---:|");
+        Console.WriteLine($"{rounds} rounds, methods alternated within each; best img/s and the spread over rounds; ratio of bests, and the spread of each round's ratio");
+        Console.WriteLine("| model | size | images | method | img/s (best) | img/s (spread) | vs stock (best) | vs stock (per round) |");
+        Console.WriteLine("|---|---:|---:|---|---:|---:|---:|---:|");
         foreach ((string arch, int size, int count) in configs)
         {
             string folder = Directory.CreateTempSubdirectory("miil-score-bench-").FullName;
             try
             {
-                Run(arch, size, count, folder);
+                Run(arch, size, count, folder, rounds);
             }
             finally
             {
@@ -63,7 +69,7 @@ internal static class ScoringBenchmark
         public string ImagePath { get; set; } = "";
     }
 
-    private static void Run(string arch, int size, int count, string folder)
+    private static void Run(string arch, int size, int count, string folder, int rounds)
     {
         string manifest = SyntheticShapes.Write(new SyntheticShapesOptions { Count = count, ImageSize = size, ClassCount = 20, Seed = 1 }, folder);
         PathRow[] rows = File.ReadAllLines(manifest).Skip(1).Select(l => new PathRow { ImagePath = Path.Combine(folder, l.Split(',')[0]) }).ToArray();
@@ -74,20 +80,18 @@ internal static class ScoringBenchmark
 
         var ml = new MLContext(seed: 0);
         IDataView data = ml.Data.LoadFromEnumerable(rows);
-        var results = new List<(string Method, double ImagesPerSecond)>();
-
         ITransformer stock = ml.Transforms.LoadImages("Image", "", "ImagePath")
             .Append(ml.Transforms.ResizeImages("Resized", size, size, "Image", ImageResizingEstimator.ResizingKind.Fill))
             .Append(ml.Transforms.ExtractPixels("input", "Resized", interleavePixelColors: false, scaleImage: 1f / 255f))
             .Append(ml.Transforms.ApplyOnnxModel(["Score"], ["input"], new MemoryStream(onnx)))
             .Fit(data);
-        double stockRate = Rate(count, () => Drain(stock.Transform(data), "Score"));
-        results.Add(("stock chain (row by row)", stockRate));
-
+        var methods = new List<(string Name, Action Run)> { ("stock chain (row by row)", () => Drain(stock.Transform(data), "Score")) };
+        var scorers = new List<ImageScoringTransformer>();
         foreach (int batch in new[] { 1, 16, 64 })
         {
-            using ImageScoringTransformer scorer = ml.MultiLabel().ScoreImages(onnx, new ImageScoringOptions { ImageColumnName = "ImagePath", BatchSize = batch }).Fit(data);
-            results.Add(($"ScoreImages batch {batch}", Rate(count, () => Drain(scorer.Transform(data), "Score"))));
+            ImageScoringTransformer scorer = ml.MultiLabel().ScoreImages(onnx, new ImageScoringOptions { ImageColumnName = "ImagePath", BatchSize = batch }).Fit(data);
+            scorers.Add(scorer);
+            methods.Add(($"ScoreImages batch {batch}", () => Drain(scorer.Transform(data), "Score")));
         }
 
         // TorchSharp eager on pre-extracted pixels, batches of 64 (preprocessing excluded: an upper bound).
@@ -95,7 +99,7 @@ internal static class ScoringBenchmark
             .Append(ml.Transforms.ResizeImages("Resized", size, size, "Image", ImageResizingEstimator.ResizingKind.Fill))
             .Append(ml.Transforms.ExtractPixels("input", "Resized", interleavePixelColors: false, scaleImage: 1f / 255f))
             .Fit(data).Transform(data), reuseRowObject: false).SelectMany(p => p.input).ToArray();
-        results.Add(("TorchSharp eager, batch 64, pixels ready", Rate(count, () =>
+        methods.Add(("TorchSharp eager, batch 64, pixels ready", () =>
         {
             using var noGrad = no_grad();
             for (int start = 0; start < count; start += 64)
@@ -104,11 +108,34 @@ internal static class ScoringBenchmark
                 using var scope = NewDisposeScope();
                 model.forward(tensor(pixels.AsSpan(start * 3 * size * size, n * 3 * size * size).ToArray(), [n, 3, size, size])).sigmoid();
             }
-        })));
+        }));
 
-        foreach ((string method, double rate) in results)
+        // Rounds alternate the methods, so load on the machine hits all of them alike; each round's ratio is against that round's stock chain.
+        foreach ((_, Action run) in methods)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| TResNet-{arch} | {size} | {count} | {method} | {rate:F1} | {rate / stockRate:F2}x |"));
+            run();
+        }
+        var seconds = new double[methods.Count, rounds];
+        for (int r = 0; r < rounds; r++)
+        {
+            for (int m = 0; m < methods.Count; m++)
+            {
+                var watch = Stopwatch.StartNew();
+                methods[m].Run();
+                seconds[m, r] = watch.Elapsed.TotalSeconds;
+            }
+        }
+        double stockBest = Enumerable.Range(0, rounds).Min(r => seconds[0, r]);
+        for (int m = 0; m < methods.Count; m++)
+        {
+            double[] rates = Enumerable.Range(0, rounds).Select(r => count / seconds[m, r]).ToArray();
+            double[] ratios = Enumerable.Range(0, rounds).Select(r => seconds[0, r] / seconds[m, r]).ToArray();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| TResNet-{arch} | {size} | {count} | {methods[m].Name} | {rates.Max():F1} | {rates.Min():F1}-{rates.Max():F1} | {stockBest / Enumerable.Range(0, rounds).Min(r => seconds[m, r]):F2}x | {ratios.Min():F2}-{ratios.Max():F2}x |"));
+        }
+        foreach (ImageScoringTransformer scorer in scorers)
+        {
+            scorer.Dispose();
         }
     }
 
@@ -128,19 +155,5 @@ internal static class ScoringBenchmark
         {
             get(ref value);
         }
-    }
-
-    /// <summary>Images per second of the best of three runs after a warm-up.</summary>
-    private static double Rate(int count, Action run)
-    {
-        run();
-        double best = double.MaxValue;
-        for (int i = 0; i < 3; i++)
-        {
-            var watch = Stopwatch.StartNew();
-            run();
-            best = Math.Min(best, watch.Elapsed.TotalSeconds);
-        }
-        return count / best;
     }
 }

@@ -37,7 +37,7 @@ public sealed class ImageScoringEstimator : IEstimator<ImageScoringTransformer>
         ArgumentNullException.ThrowIfNull(input);
         bool fromPaths = ImageScoringTransformer.CheckImageColumn(input.Schema, Options.ImageColumnName);
         var scorer = new OnnxImageScorer(_context, _model, Options.ImageFolder,
-            Options.GpuDeviceId ?? _context.GpuDeviceId, Options.FallbackToCpu ?? _context.FallbackToCpu, _source)
+            Options.GpuDeviceId ?? _context.GpuDeviceId, Options.FallbackToCpu ?? _context.FallbackToCpu, _source, Options.IntraOpThreads)
         {
             SkipUnreadableImages = Options.SkipUnreadableImages,
         };

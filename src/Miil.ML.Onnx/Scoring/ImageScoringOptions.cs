@@ -18,6 +18,14 @@ public sealed record ImageScoringOptions
     /// <summary>Rows scored per ONNX Runtime call. Default 64.</summary>
     public int BatchSize { get; init; } = 64;
 
+    /// <summary>
+    /// Batches preprocessed and scored at once, side by side; ONNX Runtime then gets the cores divided
+    /// by this many threads inside each run. Null (default) picks one per core for batches under 8 rows
+    /// (small calls cost more to spread over threads than to run beside each other: measured 1.4x at
+    /// batch 1 on a tiny model) and two for larger batches (one scoring while the next is decoded).
+    /// </summary>
+    public int? ParallelBatches { get; init; }
+
     /// <summary>CUDA device to run on; null (default) for <c>MLContext.GpuDeviceId</c>.</summary>
     public int? GpuDeviceId { get; init; }
 
@@ -32,12 +40,22 @@ public sealed record ImageScoringOptions
     /// </summary>
     public bool SkipUnreadableImages { get; init; }
 
+    /// <summary>The batches in flight: <see cref="ParallelBatches"/>, or the default for the batch size on this machine's cores.</summary>
+    internal int EffectiveParallelBatches => ParallelBatches ?? (BatchSize < 8 ? Math.Max(2, Environment.ProcessorCount) : 2);
+
+    /// <summary>ONNX Runtime's threads per run: the cores shared among the batches in flight.</summary>
+    internal int IntraOpThreads => Math.Max(1, Environment.ProcessorCount / EffectiveParallelBatches);
+
     internal void Validate()
     {
         ArgumentException.ThrowIfNullOrEmpty(ImageColumnName);
         ArgumentException.ThrowIfNullOrEmpty(ScoreColumnName);
         ArgumentException.ThrowIfNullOrEmpty(PredictedLabelsColumnName);
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1);
+        if (ParallelBatches is int parallel)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(parallel, 1, nameof(ParallelBatches));
+        }
         if (ScoreColumnName == PredictedLabelsColumnName)
         {
             throw new ArgumentException($"Score and predicted labels cannot share the column name '{ScoreColumnName}'.");

@@ -41,7 +41,7 @@ internal static class ModelZipLoader
         ImageScoringOptions resolved = options with { ImageFolder = options.ImageFolder ?? (string.IsNullOrEmpty(folder) ? null : folder) };
         resolved.Validate();
         var scorer = new OnnxImageScorer(context, onnx, resolved.ImageFolder,
-            resolved.GpuDeviceId ?? context.GpuDeviceId, resolved.FallbackToCpu ?? context.FallbackToCpu, $"the ONNX model in '{path}'")
+            resolved.GpuDeviceId ?? context.GpuDeviceId, resolved.FallbackToCpu ?? context.FallbackToCpu, $"the ONNX model in '{path}'", resolved.IntraOpThreads)
         {
             SkipUnreadableImages = resolved.SkipUnreadableImages,
         };

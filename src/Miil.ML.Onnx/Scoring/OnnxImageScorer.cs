@@ -17,7 +17,13 @@ public sealed class OnnxImageScorer : IDisposable
     private readonly ImagePreprocessor _preprocessor;
     private readonly System.Buffers.ArrayPool<float> _buffers = System.Buffers.ArrayPool<float>.Create(1 << 28, 4);
     private readonly MLContext _context;
+
+    /// <summary>One set of run options for every call (ONNX Runtime only reads them during a run).</summary>
+    private readonly RunOptions _runOptions = new();
     private long _skipped;
+
+    private static readonly string[] InputNames = [OnnxModelContract.InputName];
+    private static readonly string[] OutputNames = [OnnxModelContract.ScoreName, OnnxModelContract.PredictedLabelsName];
 
     /// <summary>Opens the model on the device <paramref name="mlContext"/> asks for (GPU with CPU fallback by its settings).</summary>
     /// <param name="mlContext">Context: GPU settings and logging.</param>
@@ -26,17 +32,20 @@ public sealed class OnnxImageScorer : IDisposable
     /// <param name="gpuDeviceId">CUDA device; null for CPU.</param>
     /// <param name="fallbackToCpu">Whether a GPU that cannot be used falls back to CPU (with a warning) instead of failing.</param>
     /// <param name="source">How to name the model in messages.</param>
-    public OnnxImageScorer(MLContext mlContext, byte[] model, string? imageFolder = null, int? gpuDeviceId = null, bool fallbackToCpu = true, string source = "the model")
+    /// <param name="intraOpThreads">Threads of one call, for decoding and inside ONNX Runtime; null for all the cores. A caller that runs several calls at once gives each its share.</param>
+    public OnnxImageScorer(MLContext mlContext, byte[] model, string? imageFolder = null, int? gpuDeviceId = null, bool fallbackToCpu = true, string source = "the model",
+        int? intraOpThreads = null)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(model);
         _context = mlContext;
         _session = OnnxSessionFactory.Create(model, gpuDeviceId, fallbackToCpu,
-            warning => ContextLog.Warning(mlContext, nameof(OnnxImageScorer), warning));
+            warning => ContextLog.Warning(mlContext, nameof(OnnxImageScorer), warning), intraOpThreads);
         try
         {
             Model = MultiLabelOnnxModel.Read(_session.Session, source);
-            _preprocessor = new ImagePreprocessor(mlContext, Model.Preprocessing, imageFolder);
+            // A caller that runs several calls at once shares the cores among them: for decoding as for ONNX Runtime.
+            _preprocessor = new ImagePreprocessor(mlContext, Model.Preprocessing, imageFolder, workers: intraOpThreads);
         }
         catch
         {
@@ -80,17 +89,17 @@ public sealed class OnnxImageScorer : IDisposable
     internal PreparedBatch Prepare(IReadOnlyList<string> paths)
     {
         ArgumentNullException.ThrowIfNull(paths);
-        return Prepare(paths.Count, input => _preprocessor.Fill(paths, input), input => _preprocessor.FillEach(paths, input), i => $"'{paths[i]}'");
+        return Prepare(paths.Count, input => _preprocessor.FillEach(paths, input), i => $"'{paths[i]}'");
     }
 
     /// <summary>The model input of a batch of images.</summary>
     internal PreparedBatch Prepare(IReadOnlyList<Microsoft.ML.Data.MLImage> images)
     {
         ArgumentNullException.ThrowIfNull(images);
-        return Prepare(images.Count, input => _preprocessor.Fill(images, input), input => _preprocessor.FillEach(images, input), i => $"image {i} of the batch");
+        return Prepare(images.Count, input => _preprocessor.FillEach(images, input), i => $"image {i} of the batch");
     }
 
-    private PreparedBatch Prepare(int n, Action<float[]> fill, Func<float[], InvalidOperationException?[]> fillEach, Func<int, string> name)
+    private PreparedBatch Prepare(int n, Func<float[], InvalidOperationException?[]> fillEach, Func<int, string> name)
     {
         // Input buffers are rented and given back: a batch of 64 at 224 px is 38 MB.
         var batch = new PreparedBatch(_buffers, n, n * _preprocessor.Length);
@@ -98,13 +107,15 @@ public sealed class OnnxImageScorer : IDisposable
         {
             if (n > 0)
             {
-                try
+                InvalidOperationException?[] errors = fillEach(batch.Input);
+                InvalidOperationException? first = errors.FirstOrDefault(e => e is not null);
+                if (first is not null && !SkipUnreadableImages)
                 {
-                    fill(batch.Input);
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
                 }
-                catch (InvalidOperationException) when (SkipUnreadableImages)
+                if (first is not null)
                 {
-                    MarkMissing(batch, fillEach(batch.Input), name);
+                    MarkMissing(batch, errors, name);
                 }
             }
             return batch;
@@ -116,7 +127,7 @@ public sealed class OnnxImageScorer : IDisposable
         }
     }
 
-    /// <summary>After a batch failed and each image was read alone: the unreadable ones (zero input) are scored as missing, logged and counted.</summary>
+    /// <summary>The unreadable images (zero input) are scored as missing, logged and counted.</summary>
     private void MarkMissing(PreparedBatch batch, InvalidOperationException?[] errors, Func<int, string> name)
     {
         batch.Missing = new bool[batch.Count];
@@ -141,9 +152,7 @@ public sealed class OnnxImageScorer : IDisposable
         }
         using var tensor = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, batch.Input.AsMemory(0, n * _preprocessor.Length),
             [n, 3, Model.ImageSize, Model.ImageSize]);
-        using var runOptions = new RunOptions();
-        using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Session.Run(runOptions,
-            [OnnxModelContract.InputName], [tensor], [OnnxModelContract.ScoreName, OnnxModelContract.PredictedLabelsName]);
+        using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Session.Run(_runOptions, InputNames, [tensor], OutputNames);
         float[] scores = outputs[0].GetTensorDataAsSpan<float>()[..(n * classes)].ToArray();
         bool[] decisions = outputs[1].GetTensorDataAsSpan<bool>()[..(n * classes)].ToArray();
         for (int i = 0; i < n && batch.Missing is not null; i++)
@@ -158,7 +167,11 @@ public sealed class OnnxImageScorer : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
 }
 
 /// <summary>A batch's model input in a rented buffer; disposing gives the buffer back.</summary>

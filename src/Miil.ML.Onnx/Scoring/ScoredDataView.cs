@@ -21,8 +21,10 @@ internal sealed class ScoredDataView(ImageScoringTransformer owner, IDataView in
 
 /// <summary>
 /// Moves a cursor over the input for the pass-through columns and, when scores are wanted, a
-/// second one over the image column that runs a batch ahead: both see the rows in the same order,
-/// so batch row k is the main cursor's row at the same position.
+/// second one over the image column that reads ahead: both see the rows in the same order, so batch
+/// row k is the main cursor's row at the same position. Batches read ahead are preprocessed and scored
+/// on workers, a few at a time (the pipeline's depth), and served in order: decoding overlaps
+/// inference, and small batches score side by side on the cores as ML.NET's own parallel cursors would.
 /// </summary>
 internal sealed class ScoredCursor : DataViewRowCursor
 {
@@ -34,9 +36,11 @@ internal sealed class ScoredCursor : DataViewRowCursor
     private readonly int _inputColumns;
     private readonly int _classes;
     private readonly bool[] _active;
-    private const int PrefetchFromBatchSize = 8;
+    private readonly int _depth;
+    private readonly Queue<(long Start, Task<(float[] Scores, bool[] Decisions, int Rows)> Scored)> _inFlight = new();
 
-    private Task<(PreparedBatch Batch, int Rows)>? _next;
+    private bool _inputDone;
+    private long _rowsRead;
     private float[] _scores = [];
     private bool[] _decisions = [];
     private long _batchStart;
@@ -49,6 +53,7 @@ internal sealed class ScoredCursor : DataViewRowCursor
         Schema = schema;
         _inputColumns = input.Schema.Count;
         _classes = owner.Model.ClassNames.Count;
+        _depth = owner.Options.EffectiveParallelBatches;
         _active = new bool[schema.Count];
         foreach (DataViewSchema.Column c in columnsNeeded)
         {
@@ -91,65 +96,118 @@ internal sealed class ScoredCursor : DataViewRowCursor
         return true;
     }
 
-    /// <summary>
-    /// Scores the next batch. While ONNX Runtime runs it, the batch after it is read and
-    /// preprocessed on a worker, so decoding and inference overlap.
-    /// </summary>
+    /// <summary>Serves the next scored batch, keeping the pipeline filled behind it.</summary>
     private void NextBatch()
     {
-        _batchStart = _position;
+        Fill();
+        if (_inFlight.Count == 0)
+        {
+            throw new InvalidOperationException($"Scoring row {_position}: the image column ended before the other columns.");
+        }
+        (long start, Task<(float[] Scores, bool[] Decisions, int Rows)> scored) = _inFlight.Dequeue();
+        _batchStart = start;
         try
         {
-            (PreparedBatch batch, int rows) = _next is null ? ReadBatch() : _next.GetAwaiter().GetResult();
-            // Tiny batches gain nothing from overlapping and would pay a task per batch.
-            _next = rows == _owner.BatchSize && _owner.BatchSize >= PrefetchFromBatchSize ? Task.Run(ReadBatch) : null;
-            using (batch)
-            {
-                (_scores, _decisions) = _owner.Scorer.Run(batch);
-            }
-            _batchCount = rows;
+            (_scores, _decisions, _batchCount) = scored.GetAwaiter().GetResult();
         }
         catch (InvalidOperationException e)
         {
-            throw new InvalidOperationException($"Scoring rows from {_batchStart} (batches of {_owner.BatchSize}): {e.Message}", e);
+            throw new InvalidOperationException($"Scoring rows from {start} (batches of {_owner.BatchSize}): {e.Message}", e);
+        }
+        Fill();
+    }
+
+    /// <summary>Reads batches from the look-ahead cursor (on this thread: cursors are not thread-safe) and starts scoring each on a worker.</summary>
+    private void Fill()
+    {
+        while (!_inputDone && _inFlight.Count < _depth)
+        {
+            long start = _rowsRead;
+            Func<(float[], bool[], int)>? score = ReadBatch();
+            if (score is null)
+            {
+                _inputDone = true;
+                break;
+            }
+            _inFlight.Enqueue((start, Task.Run(score)));
         }
     }
 
-    /// <summary>Reads and preprocesses up to a batch of rows from the look-ahead cursor.</summary>
-    private (PreparedBatch Batch, int Rows) ReadBatch()
+    /// <summary>
+    /// Reads up to a batch of rows from the look-ahead cursor and returns the work that scores them,
+    /// or null at the end. Images are copied as they are read: upstream transforms may dispose one
+    /// when their cursor moves on.
+    /// </summary>
+    private Func<(float[], bool[], int)>? ReadBatch()
     {
+        int size = _owner.BatchSize;
         if (_path is not null)
         {
-            var paths = new List<string>(_owner.BatchSize);
+            var paths = new List<string>(size);
             ReadOnlyMemory<char> path = default;
-            while (paths.Count < _owner.BatchSize && _ahead!.MoveNext())
+            while (paths.Count < size && _ahead!.MoveNext())
             {
                 _path(ref path);
                 paths.Add(path.ToString());
             }
-            return (_owner.Scorer.Prepare(paths), paths.Count);
+            Done(paths.Count);
+            return paths.Count == 0 ? null : () =>
+            {
+                using PreparedBatch batch = _owner.Scorer.Prepare(paths);
+                (float[] scores, bool[] decisions) = _owner.Scorer.Run(batch);
+                return (scores, decisions, paths.Count);
+            };
         }
 
-        // Images are copied as they are read: upstream transforms may dispose one when their cursor moves on.
-        var images = new List<MLImage>(_owner.BatchSize);
+        var images = new List<MLImage>(size);
         try
         {
             MLImage image = null!;
-            while (images.Count < _owner.BatchSize && _ahead!.MoveNext())
+            while (images.Count < size && _ahead!.MoveNext())
             {
                 _image!(ref image);
                 images.Add(image is null
-                    ? throw new InvalidOperationException($"A row has no image.")
+                    ? throw new InvalidOperationException($"Row {_rowsRead + images.Count} has no image.")
                     : MLImage.CreateFromPixels(image.Width, image.Height, image.PixelFormat, image.Pixels));
             }
-            return (_owner.Scorer.Prepare(images), images.Count);
         }
-        finally
+        catch
         {
-            foreach (MLImage copy in images)
+            Dispose(images);
+            throw;
+        }
+        Done(images.Count);
+        if (images.Count == 0)
+        {
+            return null;
+        }
+        return () =>
+        {
+            try
             {
-                copy.Dispose();
+                using PreparedBatch batch = _owner.Scorer.Prepare(images);
+                (float[] scores, bool[] decisions) = _owner.Scorer.Run(batch);
+                return (scores, decisions, images.Count);
             }
+            finally
+            {
+                Dispose(images);
+            }
+        };
+    }
+
+    /// <summary>Counts rows read; a short batch means the input ended.</summary>
+    private void Done(int rows)
+    {
+        _rowsRead += rows;
+        _inputDone |= rows < _owner.BatchSize;
+    }
+
+    private static void Dispose(List<MLImage> images)
+    {
+        foreach (MLImage copy in images)
+        {
+            copy.Dispose();
         }
     }
 
@@ -173,12 +231,12 @@ internal sealed class ScoredCursor : DataViewRowCursor
     {
         if (disposing)
         {
-            if (_next is not null)
+            // Batches read ahead that nobody will serve: let them finish (their buffers and image copies go back as they do).
+            while (_inFlight.Count > 0)
             {
-                // A batch read ahead that nobody will score: wait for it, give its buffer back.
                 try
                 {
-                    _next.GetAwaiter().GetResult().Batch.Dispose();
+                    _inFlight.Dequeue().Scored.GetAwaiter().GetResult();
                 }
                 catch (InvalidOperationException)
                 {

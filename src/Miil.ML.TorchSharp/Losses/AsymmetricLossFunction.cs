@@ -19,10 +19,7 @@ internal static class AsymmetricLossFunction
     /// <summary>Applies the loss; <paramref name="logits"/> and <paramref name="targets"/> are validated, same shape, float32 or float64.</summary>
     public static Tensor Apply(Tensor logits, Tensor targets, AsymmetricLossOptions options, AsymmetricLossPath path = AsymmetricLossPath.Auto)
     {
-        bool tensorOps = path == AsymmetricLossPath.TensorOps || (path == AsymmetricLossPath.Auto && logits.device_type != DeviceType.CPU);
-        (Tensor output, Tensor gradient, long counted) = tensorOps
-            ? AsymmetricLossTensorPath.Run(logits, targets, options)
-            : logits.dtype == ScalarType.Float64 ? RunKernel<double>(logits, targets, options, path) : RunKernel<float>(logits, targets, options, path);
+        (Tensor output, Tensor gradient, long counted) = Run(logits, targets, options, path);
 
         double scale = options.Reduction switch
         {
@@ -47,6 +44,18 @@ internal static class AsymmetricLossFunction
             : logits.flatten().dot(gradient.flatten());
         Tensor attached = linear - linear.detach();
         return output.add_(attached, Scalars.One);
+    }
+
+    /// <summary>
+    /// The loss (a scalar tensor, or one per element without reduction), its gradient with respect to
+    /// the logits, both unreduced, and the elements that count; nothing attached to a graph.
+    /// </summary>
+    internal static (Tensor Output, Tensor Gradient, long Counted) Run(Tensor logits, Tensor targets, AsymmetricLossOptions options, AsymmetricLossPath path = AsymmetricLossPath.Auto)
+    {
+        bool tensorOps = path == AsymmetricLossPath.TensorOps || (path == AsymmetricLossPath.Auto && logits.device_type != DeviceType.CPU);
+        return tensorOps
+            ? AsymmetricLossTensorPath.Run(logits, targets, options)
+            : logits.dtype == ScalarType.Float64 ? RunKernel<double>(logits, targets, options, path) : RunKernel<float>(logits, targets, options, path);
     }
 
     private static (Tensor Output, Tensor Gradient, long Counted) RunKernel<T>(Tensor logits, Tensor targets, AsymmetricLossOptions options, AsymmetricLossPath path)

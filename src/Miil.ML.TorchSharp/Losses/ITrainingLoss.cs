@@ -35,7 +35,46 @@ public interface ITrainingLoss
     TrainingLossValue Compute(Tensor logits, Tensor targets);
 }
 
-/// <summary>A batch's loss.</summary>
-/// <param name="Objective">The scalar tensor back-propagated (reduced as the loss is configured).</param>
-/// <param name="Sum">The loss summed over the batch's images, for reports (progress shows it per image).</param>
-public readonly record struct TrainingLossValue(Tensor Objective, double Sum);
+/// <summary>
+/// A batch's loss: either a scalar tensor to back-propagate (<see cref="Objective"/>), or, for a loss
+/// that computes its own derivative, the gradient with respect to the logits
+/// (<see cref="LogitGradient"/>), which the loop back-propagates from the logits directly, with no
+/// graph built for the loss itself. Both carry the loss summed over the batch's images for reports.
+/// </summary>
+public readonly record struct TrainingLossValue
+{
+    /// <summary>A loss back-propagated from its own scalar tensor.</summary>
+    /// <param name="objective">The scalar tensor back-propagated (reduced as the loss is configured).</param>
+    /// <param name="sum">The loss summed over the batch's images, for reports.</param>
+    public TrainingLossValue(Tensor objective, double sum)
+    {
+        ArgumentNullException.ThrowIfNull(objective);
+        Objective = objective;
+        Sum = sum;
+    }
+
+    private TrainingLossValue(Tensor? objective, Tensor? logitGradient, double sum)
+    {
+        Objective = objective;
+        LogitGradient = logitGradient;
+        Sum = sum;
+    }
+
+    /// <summary>A loss given by its gradient with respect to the logits (of the logits' shape and type), back-propagated from them.</summary>
+    /// <param name="logitGradient">d objective / d logits, the objective reduced as the loss is configured.</param>
+    /// <param name="sum">The loss summed over the batch's images, for reports.</param>
+    public static TrainingLossValue FromGradient(Tensor logitGradient, double sum)
+    {
+        ArgumentNullException.ThrowIfNull(logitGradient);
+        return new TrainingLossValue(null, logitGradient, sum);
+    }
+
+    /// <summary>The scalar tensor back-propagated, or null when <see cref="LogitGradient"/> is given.</summary>
+    public Tensor? Objective { get; }
+
+    /// <summary>d objective / d logits, or null when <see cref="Objective"/> is given.</summary>
+    public Tensor? LogitGradient { get; }
+
+    /// <summary>The loss summed over the batch's images, for reports (progress shows it per image).</summary>
+    public double Sum { get; }
+}

@@ -19,10 +19,7 @@ public static class TrainingLosses
         options ??= new AsymmetricLossOptions();
         options.Validate();
         RefuseNone(options.Reduction, "Loss");
-        // -1 is the data contract's "ignored", whatever the option says; with no -1 in the data nothing changes.
-        var loss = new AsymmetricLoss(options with { IgnoreLabel = true, Reduction = LossReduction.Sum });
-        return new SummedLoss($"ASL({options with { IgnoreLabel = true }})", options.Reduction,
-            loss.forward, targets => targets.ne(Scalars.MinusOne).sum().item<long>());
+        return new AsymmetricTrainingLoss(options);
     }
 
     /// <summary>The single-label (softmax) Asymmetric Loss; each image's label row must hold exactly one 1 (the class) and 0 elsewhere.</summary>
@@ -65,6 +62,43 @@ public static class TrainingLosses
                 throw new InvalidDataException(
                     $"Single-label ASL needs exactly one positive label (1) and 0 elsewhere per image; {describeRow(row)} has {positives} positives{(others > 0 ? $" and {others} ignored (-1) labels" : "")}.");
             }
+        }
+    }
+
+    /// <summary>
+    /// ASL in training: the kernel's one pass gives the loss and its gradient with respect to the logits,
+    /// which the loop back-propagates from the logits directly (no graph for the loss: attaching the
+    /// gradient costs a dot product and three autograd nodes per step). Labels of -1 are the data
+    /// contract's "ignored", whatever the option says; with no -1 in the data nothing changes.
+    /// </summary>
+    private sealed class AsymmetricTrainingLoss(AsymmetricLossOptions options) : ITrainingLoss
+    {
+        private readonly AsymmetricLossOptions _summed = options with { IgnoreLabel = true, Reduction = LossReduction.Sum };
+
+        public string Description { get; } = $"ASL({options with { IgnoreLabel = true }})";
+
+        public TrainingLossValue Compute(Tensor logits, Tensor targets)
+        {
+            if (!logits.shape.SequenceEqual(targets.shape))
+            {
+                throw new ArgumentException($"Targets have shape [{string.Join(", ", targets.shape)}] but logits [{string.Join(", ", logits.shape)}].", nameof(targets));
+            }
+            // Half-precision logits are computed in float32 (the 1e-8 clamp underflows in half precision).
+            Tensor z = logits.dtype is ScalarType.Float32 or ScalarType.Float64 ? logits.detach() : logits.detach().to(ScalarType.Float32);
+            (Tensor output, Tensor gradient, long counted) = AsymmetricLossFunction.Run(z, targets.to(z.dtype, z.device), _summed);
+            double sum = output.dtype == ScalarType.Float64 ? output.item<double>() : output.item<float>();
+            double divisor = options.Reduction switch
+            {
+                LossReduction.BatchMean => Math.Max(logits.shape[0], 1),
+                LossReduction.Mean => Math.Max(counted, 1),
+                _ => 1,
+            };
+            if (divisor != 1)
+            {
+                using Scalar factor = (1.0 / divisor).ToScalar();  // held across the call (Numerics.Scalars)
+                gradient.mul_(factor);
+            }
+            return TrainingLossValue.FromGradient(gradient.dtype == logits.dtype ? gradient : gradient.to(logits.dtype), sum);
         }
     }
 

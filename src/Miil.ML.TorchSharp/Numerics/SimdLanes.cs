@@ -57,6 +57,15 @@ internal interface ISimdLanes<TV, T>
 
     static abstract TV Log(TV v);
 
+    /// <summary>Each lane rounded to the nearest integer (ties to even).</summary>
+    static abstract TV RoundToInteger(TV v);
+
+    /// <summary><c>v x 2^k</c> for lanes of <paramref name="k"/> holding integers in the normal exponent range.</summary>
+    static abstract TV ScaleByPowerOfTwo(TV v, TV k);
+
+    /// <summary>For positive normal lanes, the mantissa in [0.5, 1) and the exponent (as a number) with v = mantissa x 2^exponent.</summary>
+    static abstract (TV Mantissa, TV Exponent) Decompose(TV v);
+
     /// <summary>Whether every lane of a comparison mask is set (masks read as NaN, so bits are compared).</summary>
     static abstract bool AllSet(TV mask);
 
@@ -122,13 +131,39 @@ internal readonly struct Lanes512<T> : ISimdLanes<Vector512<T>, T>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Exp(Vector512<T> v) => typeof(T) == typeof(float)
-        ? Vector512.Exp(v.As<T, float>()).As<float, T>()
+        ? FloatPolynomials.Exp<Vector512<float>, Lanes512<float>>(v.As<T, float>()).As<float, T>()
         : Vector512.Exp(v.As<T, double>()).As<double, T>();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Log(Vector512<T> v) => typeof(T) == typeof(float)
-        ? Vector512.Log(v.As<T, float>()).As<float, T>()
+        ? FloatPolynomials.Log<Vector512<float>, Lanes512<float>>(v.As<T, float>()).As<float, T>()
         : Vector512.Log(v.As<T, double>()).As<double, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> RoundToInteger(Vector512<T> v) => typeof(T) == typeof(float)
+        ? Vector512.Round(v.As<T, float>()).As<float, T>()
+        : Vector512.Round(v.As<T, double>()).As<double, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> ScaleByPowerOfTwo(Vector512<T> v, Vector512<T> k) => typeof(T) == typeof(float)
+        ? (v.As<T, float>() * ((Vector512.ConvertToInt32(k.As<T, float>()) + Vector512.Create(127)) << 23).As<int, float>()).As<float, T>()
+        : (v.As<T, double>() * ((Vector512.ConvertToInt64(k.As<T, double>()) + Vector512.Create(1023L)) << 52).As<long, double>()).As<double, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector512<T> Mantissa, Vector512<T> Exponent) Decompose(Vector512<T> v)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            Vector512<int> bits = v.As<T, int>();
+            Vector512<float> exponent = Vector512.ConvertToSingle((bits >>> 23) - Vector512.Create(126));
+            Vector512<float> mantissa = ((bits & Vector512.Create(0x007F_FFFF)) | Vector512.Create(0x3F00_0000)).As<int, float>();
+            return (mantissa.As<float, T>(), exponent.As<float, T>());
+        }
+        Vector512<long> wide = v.As<T, long>();
+        Vector512<double> e = Vector512.ConvertToDouble((wide >>> 52) - Vector512.Create(1022L));
+        Vector512<double> m = ((wide & Vector512.Create(0x000F_FFFF_FFFF_FFFFL)) | Vector512.Create(0x3FE0_0000_0000_0000L)).As<long, double>();
+        return (m.As<double, T>(), e.As<double, T>());
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool AllSet(Vector512<T> mask) => mask.ExtractMostSignificantBits() == (Vector512<T>.Count == 64 ? ulong.MaxValue : (1UL << Vector512<T>.Count) - 1);
@@ -203,13 +238,39 @@ internal readonly struct LanesNative<T> : ISimdLanes<Vector<T>, T>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<T> Exp(Vector<T> v) => typeof(T) == typeof(float)
-        ? Vector.Exp(v.As<T, float>()).As<float, T>()
+        ? FloatPolynomials.Exp<Vector<float>, LanesNative<float>>(v.As<T, float>()).As<float, T>()
         : Vector.Exp(v.As<T, double>()).As<double, T>();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<T> Log(Vector<T> v) => typeof(T) == typeof(float)
-        ? Vector.Log(v.As<T, float>()).As<float, T>()
+        ? FloatPolynomials.Log<Vector<float>, LanesNative<float>>(v.As<T, float>()).As<float, T>()
         : Vector.Log(v.As<T, double>()).As<double, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> RoundToInteger(Vector<T> v) => typeof(T) == typeof(float)
+        ? Vector.Round(v.As<T, float>()).As<float, T>()
+        : Vector.Round(v.As<T, double>()).As<double, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> ScaleByPowerOfTwo(Vector<T> v, Vector<T> k) => typeof(T) == typeof(float)
+        ? (v.As<T, float>() * Vector.ShiftLeft(Vector.ConvertToInt32(k.As<T, float>()) + new Vector<int>(127), 23).As<int, float>()).As<float, T>()
+        : (v.As<T, double>() * Vector.ShiftLeft(Vector.ConvertToInt64(k.As<T, double>()) + new Vector<long>(1023L), 52).As<long, double>()).As<double, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector<T> Mantissa, Vector<T> Exponent) Decompose(Vector<T> v)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            Vector<int> bits = v.As<T, int>();
+            Vector<float> exponent = Vector.ConvertToSingle(Vector.ShiftRightLogical(bits, 23) - new Vector<int>(126));
+            Vector<float> mantissa = ((bits & new Vector<int>(0x007F_FFFF)) | new Vector<int>(0x3F00_0000)).As<int, float>();
+            return (mantissa.As<float, T>(), exponent.As<float, T>());
+        }
+        Vector<long> wide = v.As<T, long>();
+        Vector<double> e = Vector.ConvertToDouble(Vector.ShiftRightLogical(wide, 52) - new Vector<long>(1022L));
+        Vector<double> m = ((wide & new Vector<long>(0x000F_FFFF_FFFF_FFFFL)) | new Vector<long>(0x3FE0_0000_0000_0000L)).As<long, double>();
+        return (m.As<double, T>(), e.As<double, T>());
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool AllSet(Vector<T> mask) => Vector.EqualsAll(mask.As<T, byte>(), Vector<byte>.AllBitsSet);

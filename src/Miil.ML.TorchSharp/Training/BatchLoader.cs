@@ -154,25 +154,13 @@ internal sealed class BatchLoader
         return batch;
     }
 
-    /// <summary>Decodes the rows into <paramref name="into"/>; returns which succeeded (all, or the first failure is thrown, unless skipping).</summary>
+    /// <summary>Decodes the rows into <paramref name="into"/> (scaled, before mean and std); returns which succeeded (all, or the first failure is thrown naming its row, unless skipping).</summary>
     private bool[] Decode(int[] rows, float[] into)
     {
-        var ok = new bool[rows.Length];
-        InvalidOperationException batchError;
-        try
-        {
-            FillRows(rows, into);
-            Array.Fill(ok, true);
-            return ok;
-        }
-        catch (InvalidOperationException e)
-        {
-            batchError = e;
-        }
-        // One at a time, to find the unreadable ones (and, when not skipping, to name the first one's row).
         InvalidOperationException?[] errors = _data.Paths is { } paths
             ? _preprocessor.FillEach(rows.Select(r => paths[r]).ToArray(), into, normalize: false)
             : _preprocessor.FillEach(rows.Select(r => _data.Images![r]).ToArray(), into, normalize: false);
+        var ok = new bool[rows.Length];
         for (int i = 0; i < rows.Length; i++)
         {
             if (errors[i] is not { } e)
@@ -188,30 +176,6 @@ internal sealed class BatchLoader
                 _onSkip?.Invoke($"Skipped {_data.Describe(rows[i])}: {e.Message}");
             }
         }
-        if (!_skipUnreadable)
-        {
-            throw batchError;  // every image reads alone: the batch failed for another reason
-        }
         return ok;
-    }
-
-    private void FillRows(int[] rows, float[] into)
-    {
-        try
-        {
-            if (_data.Paths is { } paths)
-            {
-                _preprocessor.Fill(rows.Select(r => paths[r]).ToArray(), into, normalize: false);
-            }
-            else
-            {
-                IReadOnlyList<MLImage> images = _data.Images!;
-                _preprocessor.Fill(rows.Select(r => images[r]).ToArray(), into, normalize: false);
-            }
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new InvalidOperationException($"An image of the {_data.Role} data cannot be used: {e.Message}", e);
-        }
     }
 }

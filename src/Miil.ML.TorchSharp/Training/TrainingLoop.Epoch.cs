@@ -55,7 +55,14 @@ internal sealed partial class TrainingLoop
         _model.zero_grad();
         Tensor logits = _model.call(x);
         Losses.TrainingLossValue loss = _loss.Compute(logits, y);
-        loss.Objective.backward();
+        if (loss.LogitGradient is Tensor gradient)
+        {
+            logits.backward([gradient]);
+        }
+        else
+        {
+            (loss.Objective ?? throw new InvalidOperationException($"The loss '{_loss.Description}' returned neither an objective nor a gradient.")).backward();
+        }
         _adam.Step(lr, beta1);
         return loss.Sum;
     }

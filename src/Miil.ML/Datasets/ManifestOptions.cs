@@ -12,6 +12,12 @@ public sealed record ManifestOptions
     /// <summary>Whether the first line is a header. Default true.</summary>
     public bool HasHeader { get; init; } = true;
 
+    /// <summary>Header name of the image-path column (case-insensitive); null (default): the first column.</summary>
+    public string? ImagePathColumn { get; init; }
+
+    /// <summary>Header name of the labels column (case-insensitive); null (default): the second column.</summary>
+    public string? LabelsColumn { get; init; }
+
     /// <summary>Folder relative image paths are resolved against; null: the manifest's folder.</summary>
     public string? ImageFolder { get; init; }
 

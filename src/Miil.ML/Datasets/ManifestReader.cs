@@ -5,7 +5,8 @@ namespace Miil.ML.Datasets;
 /// <summary>
 /// Reads a CSV/TSV manifest: <c>path&lt;sep&gt;labels</c>, labels separated by
 /// <see cref="ManifestOptions.LabelSeparator"/> (an empty field: no positive label), fields
-/// optionally in double quotes (doubled quotes inside). The first line may be a header.
+/// optionally in double quotes (doubled quotes inside). With a header, the two columns may be picked
+/// by name among others; a header without a labels column is refused naming the columns it has.
 /// </summary>
 internal static class ManifestReader
 {
@@ -18,23 +19,36 @@ internal static class ManifestReader
         char separator = options.Separator ?? (path.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) ? '\t' : ',');
         string folder = options.ImageFolder ?? Path.GetDirectoryName(Path.GetFullPath(path))!;
         var rows = new List<(int Line, string Image, string[] Labels)>();
-        int lineNumber = 0;
+        int lineNumber = 0, imageAt = 0, labelsAt = 1, width = 2;
         foreach (string line in File.ReadLines(path))
         {
             lineNumber++;
-            if ((lineNumber == 1 && options.HasHeader) || string.IsNullOrWhiteSpace(line))
+            if (lineNumber == 1 && options.HasHeader)
+            {
+                List<string> header = Split(line, separator, path, lineNumber).Select(h => h.Trim()).ToList();
+                (imageAt, labelsAt) = Columns(header, options, path);
+                width = header.Count;
+                continue;
+            }
+            if (string.IsNullOrWhiteSpace(line))
             {
                 continue;
             }
             List<string> fields = Split(line, separator, path, lineNumber);
-            if (fields.Count is < 1 or > 2 || fields[0].Trim().Length == 0)
+            if (fields.Count > width || fields.Count <= imageAt || fields[imageAt].Trim().Length == 0)
             {
-                throw new InvalidDataException($"Line {lineNumber} of '{path}' has {fields.Count} fields; expected an image path and its labels separated by '{Describe(separator)}'.");
+                throw new InvalidDataException($"Line {lineNumber} of '{path}' has {fields.Count} fields; expected {(width == 2 ? "an image path and its labels" : $"{width} columns")} separated by '{Describe(separator)}'.");
             }
-            string[] labels = fields.Count == 2
-                ? fields[1].Split(options.LabelSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToArray()
+            string[] labels = fields.Count > labelsAt
+                ? fields[labelsAt].Split(options.LabelSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToArray()
                 : [];
-            rows.Add((lineNumber, fields[0].Trim(), labels));
+            rows.Add((lineNumber, fields[imageAt].Trim(), labels));
+        }
+        if (options.Classes is null && rows.Count > 0 && rows.All(r => r.Labels.Length == 0))
+        {
+            throw new InvalidDataException(options.HasHeader
+                ? $"Manifest '{path}' has no labels in its column {labelsAt + 1} ('{(options.LabelsColumn ?? "the second")}'): every row's labels are empty. Give the labels (separated by '{options.LabelSeparator}'), or the class list (ManifestOptions.Classes) for a set without positives."
+                : $"Manifest '{path}' has no labels: every line holds an image path alone. Add the labels after a '{Describe(separator)}' (separated by '{options.LabelSeparator}').");
         }
         IEnumerable<string> found = rows.SelectMany(r => r.Labels).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
         IReadOnlyList<string> classes;
@@ -68,6 +82,29 @@ internal static class ManifestReader
     }
 
     private static string Describe(char c) => c == '\t' ? "\\t" : c.ToString();
+
+    /// <summary>The image-path and labels columns of a header: by name when the options give one, else the first two.</summary>
+    private static (int Image, int Labels) Columns(List<string> header, ManifestOptions options, string path)
+    {
+        string found = string.Join(", ", header.Select(h => $"'{h}'"));
+        int Find(string name, string role)
+        {
+            int at = header.FindIndex(h => string.Equals(h, name, StringComparison.OrdinalIgnoreCase));
+            return at >= 0 ? at : throw new InvalidDataException($"Manifest '{path}' has no {role} column '{name}'; its header has {found}.");
+        }
+        int image = options.ImagePathColumn is string i ? Find(i, "image-path") : 0;
+        if (options.LabelsColumn is string l)
+        {
+            return (image, Find(l, "labels"));
+        }
+        int labels = image == 0 ? 1 : 0;
+        if (header.Count < 2)
+        {
+            throw new InvalidDataException(
+                $"Manifest '{path}' has no labels column: its header has {found} only. A manifest holds an image path and its labels (separated by '{options.LabelSeparator}'); set ManifestOptions.LabelsColumn if they are in a named column.");
+        }
+        return (image, labels);
+    }
 
     private static List<string> Split(string line, char separator, string path, int lineNumber)
     {

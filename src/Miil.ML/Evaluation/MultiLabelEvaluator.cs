@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.Intrinsics;
 
 namespace Miil.ML.Evaluation;
 
@@ -72,19 +73,21 @@ public static class MultiLabelEvaluator
             throw new ArgumentException($"{classNames.Count} class names for {classCount} classes.", nameof(classNames));
         }
         var perClass = new ClassCounts[classCount];
-        // One worker per core, each with one workspace, takes every workers-th group of classes.
+        // One worker per core, each with one workspace, takes the next group of classes until none is
+        // left: groups are small enough (8 classes) that the cores finish together.
         int groups = (classCount + GroupSize - 1) / GroupSize;
         int workers = Math.Min(Environment.ProcessorCount, groups);
-        Parallel.For(0, workers, worker =>
+        int next = -1;
+        Parallel.For(0, workers, _ =>
         {
             var workspace = new GroupWorkspace(n);
-            for (int g = worker; g < groups; g += workers)
+            for (int g; (g = Interlocked.Increment(ref next)) < groups;)
             {
                 EvaluateGroup(matrix, g * GroupSize, Math.Min(GroupSize, classCount - g * GroupSize), threshold, workspace, perClass);
             }
         });
         ThrowFirstNaN(perClass, scoreSource);
-        Counts[] topKCounts = TopKCounts(matrix, Math.Min(topK, classCount));
+        Counts[] topKCounts = TopKCounts(matrix, Math.Min(topK, classCount), perClass);
 
         string[] names = classNames?.ToArray() ?? Enumerable.Range(0, classCount).Select(i => $"class_{i}").ToArray();
         var classes = perClass.Select((r, c) => new ClassMetrics
@@ -129,18 +132,16 @@ public static class MultiLabelEvaluator
     }
 
     /// <summary>
-    /// Classes are read in groups of 16 adjacent columns (one cache line of floats per row) so that a
-    /// pass over the row-major matrix serves 16 classes: reading one column at a time would pull
-    /// every cache line of the matrix once per class.
+    /// Classes are read in groups of 8 adjacent columns (half a cache line of floats per row) so that a
+    /// pass over the row-major matrix serves 8 classes: reading one column at a time would pull every
+    /// cache line of the matrix once per class, and larger groups would leave cores idle at the end
+    /// (80 classes in groups of 16 split 3 to 2 over two cores).
     /// </summary>
-    private const int GroupSize = 16;
-
-    /// <summary>Rows per tile: a tile of a group (256 rows x one cache line) stays in L1 while its 16 classes are read.</summary>
-    private const int TileRows = 256;
+    private const int GroupSize = 8;
 
     private static void EvaluateGroup(ScoreMatrix matrix, int first, int count, float threshold, GroupWorkspace w, ClassCounts[] results)
     {
-        int n = matrix.Rows, columns = matrix.Columns;
+        int n = matrix.Rows;
         var ranked = new int[count];
         var nanRow = new int[count];
         Array.Fill(nanRow, -1);
@@ -148,57 +149,69 @@ public static class MultiLabelEvaluator
         var ignored = new int[count];
         foreach (ScoreMatrix.Block block in matrix.Blocks)
         {
-            for (int tile = 0; tile < block.Rows; tile += TileRows)
-            {
-                int end = Math.Min(block.Rows, tile + TileRows);
-                for (int j = 0; j < count; j++)
-                {
-                    // One class over the tile's rows: its state stays in registers.
-                    ReadColumn(block, tile, end, first + j, columns, threshold, w.Keys.AsSpan(j * n), w.Positive.AsSpan(j * n),
-                        ref ranked[j], ref counts[j], ref ignored[j], ref nanRow[j]);
-                }
-            }
+            ReadGroup(block, first, count, matrix.Columns, w.Items, n, ranked, counts, ignored, nanRow);
         }
         for (int j = 0; j < count; j++)
         {
             results[first + j] = nanRow[j] >= 0
                 ? ClassCounts.NaNAt(nanRow[j])
-                : Rank(w.Keys.AsSpan(j * n, ranked[j]), w.Positive.AsSpan(j * n, ranked[j]), w, ignored[j], counts[j]);
+                : Rank(w.Items.AsSpan(j * n, ranked[j]), w, ignored[j], matrix.WithDecisions ? counts[j] : null, threshold);
         }
     }
 
-    private static void ReadColumn(ScoreMatrix.Block block, int from, int to, int column, int columns, float threshold,
-        Span<uint> keys, Span<byte> positives, ref int ranked, ref Counts counts, ref int ignored, ref int nanRow)
+    /// <summary>
+    /// Copies the group's classes of a block, row by row (the group's columns are adjacent), into one
+    /// item stream per class (key and label), leaving ignored labels out. Decisions given as a column
+    /// are counted here; decisions by threshold are read off the ranking later (a prefix of it), which
+    /// keeps this loop free of branches in the common case.
+    /// </summary>
+    private static unsafe void ReadGroup(ScoreMatrix.Block block, int first, int count, int columns, ulong[] items, int n,
+        int[] ranked, Counts[] counts, int[] ignored, int[] nanRow)
     {
-        ReadOnlySpan<float> scores = block.Scores;
-        ReadOnlySpan<sbyte> labels = block.Labels;
         bool[]? decisions = block.Decisions;
-        int k = ranked;
-        for (int r = from; r < to; r++)
+        // The block's arrays are pinned (ScoreMatrix), and items is this worker's.
+        fixed (float* scores = block.Scores)
+        fixed (sbyte* labels = block.Labels)
+        fixed (ulong* stream = items)
         {
-            int at = r * columns + column;
-            float score = scores[at];
-            sbyte y = labels[at];
-            if (float.IsNaN(score))
+            ulong** write = stackalloc ulong*[count];
+            for (int j = 0; j < count; j++)
             {
-                if (nanRow < 0)
+                write[j] = stream + (long)j * n + ranked[j];
+            }
+            for (int r = 0; r < block.Rows; r++)
+            {
+                long rowAt = (long)r * columns + first;
+                float* s = scores + rowAt;
+                sbyte* y = labels + rowAt;
+                for (int j = 0; j < count; j++)
                 {
-                    nanRow = block.FirstRow + r;
+                    float score = s[j];
+                    sbyte label = y[j];
+                    if (label < 0 || float.IsNaN(score))
+                    {
+                        if (label < 0)
+                        {
+                            ignored[j]++;
+                        }
+                        else if (nanRow[j] < 0)
+                        {
+                            nanRow[j] = block.FirstRow + r;
+                        }
+                        continue;
+                    }
+                    if (decisions is not null)
+                    {
+                        counts[j].Add(decisions[rowAt + j], label > 0);
+                    }
+                    *write[j]++ = RankOrder.Item(score, (byte)label);
                 }
-                continue;
             }
-            if (y < 0)
+            for (int j = 0; j < count; j++)
             {
-                ignored++;
-                continue;
+                ranked[j] = (int)(write[j] - (stream + (long)j * n));
             }
-            bool positive = y > 0;
-            counts.Add(decisions is null ? score > threshold : decisions[at], positive);
-            keys[k] = RankOrder.DescendingKey(score);
-            positives[k] = (byte)y;
-            k++;
         }
-        ranked = k;
     }
 
     /// <summary>Thresholds of <see cref="MultiLabelMetrics.ThresholdSweep"/>: 0.05 to 0.95 by 0.05.</summary>
@@ -207,15 +220,20 @@ public static class MultiLabelEvaluator
     /// <summary>Most points kept per precision-recall curve.</summary>
     private const int CurvePoints = 200;
 
-    /// <summary>Sorts one class's samples by descending score; computes both APs, the PR curve and the sweep counts.</summary>
-    private static ClassCounts Rank(Span<uint> keys, Span<byte> positive, GroupWorkspace w, int ignored, Counts counts)
+    private const double CurveStep = 1.0 / CurvePoints;
+
+    /// <summary>
+    /// Sorts one class's samples by descending score; computes both APs, the PR curve, the sweep counts
+    /// and, without a decisions column, the decisions at <paramref name="threshold"/> (a prefix of the ranking).
+    /// </summary>
+    private static ClassCounts Rank(Span<ulong> items, GroupWorkspace w, int ignored, Counts? givenDecisions, float threshold)
     {
-        int ranked = keys.Length;
-        RankOrder.Sort(keys, positive, w.KeyScratch, w.PositiveScratch);
+        int ranked = items.Length;
+        items = RankOrder.SortItems(items, w.Scratch);
         int total = 0;
-        for (int i = 0; i < ranked; i++)
+        foreach (ulong item in items)
         {
-            total += positive[i];
+            total += (byte)item;
         }
 
         // Reference: precision at the rank of each positive, ties in sample order.
@@ -224,17 +242,22 @@ public static class MultiLabelEvaluator
         double sum = 0, tieAware = 0;
         int seen = 0, groupPositives = 0;
         var curve = new List<PrecisionRecallPoint>();
+        // A curve point is kept when recall or precision moved by 1/CurvePoints since the last kept
+        // one, and always the last: tested with multiplications, since nearly every rank ends a group.
+        double recallStep = (double)total / CurvePoints;
+        int lastSeen = 0;
+        double lastPrecision = 0;
+        Span<int> cumulative = w.Cumulative;
         for (int rank = 1; rank <= ranked; rank++)
         {
-            if (positive[rank - 1] != 0)
+            if ((byte)items[rank - 1] != 0)
             {
                 seen++;
                 sum += (double)seen / rank;
                 groupPositives++;
             }
-            w.Cumulative[rank - 1] = seen;
-            bool groupEnds = rank == ranked || keys[rank] != keys[rank - 1];
-            if (!groupEnds)
+            cumulative[rank - 1] = seen;
+            if (rank < ranked && RankOrder.KeyOf(items[rank]) == RankOrder.KeyOf(items[rank - 1]))
             {
                 continue;
             }
@@ -243,15 +266,13 @@ public static class MultiLabelEvaluator
                 tieAware += (double)groupPositives * seen / rank;
                 groupPositives = 0;
             }
-            if (total > 0)
+            if (total > 0 && (curve.Count == 0 || rank == ranked || seen - lastSeen >= recallStep
+                || Math.Abs(seen - lastPrecision * rank) >= rank * CurveStep))
             {
-                var point = new PrecisionRecallPoint(RankOrder.ScoreOf(keys[rank - 1]), (double)seen / total, (double)seen / rank);
-                // Keep a point when recall or precision moved by 1/CurvePoints, and always the last.
-                if (curve.Count == 0 || rank == ranked
-                    || Math.Abs(point.Recall - curve[^1].Recall) >= 1.0 / CurvePoints || Math.Abs(point.Precision - curve[^1].Precision) >= 1.0 / CurvePoints)
-                {
-                    curve.Add(point);
-                }
+                var point = new PrecisionRecallPoint(RankOrder.ScoreOf(RankOrder.KeyOf(items[rank - 1])), (double)seen / total, (double)seen / rank);
+                curve.Add(point);
+                lastSeen = seen;
+                lastPrecision = point.Precision;
             }
         }
 
@@ -260,14 +281,13 @@ public static class MultiLabelEvaluator
         var sweepPredicted = new int[SweepThresholds.Length];
         for (int t = 0; t < SweepThresholds.Length; t++)
         {
-            int above = PrefixAbove(keys, SweepThresholds[t]);
-            sweepPredicted[t] = above;
-            sweepTruePositives[t] = above == 0 ? 0 : w.Cumulative[above - 1];
+            (sweepPredicted[t], sweepTruePositives[t]) = Above(items, cumulative, SweepThresholds[t]);
         }
+        Counts decisions = givenDecisions ?? FromPrefix(Above(items, cumulative, threshold), total);
         return new ClassCounts(
             seen == 0 ? 0 : sum / (seen + ReferenceEpsilon),
             seen == 0 ? 0 : tieAware / seen,
-            seen, ranked - seen, ignored, counts)
+            seen, ranked - seen, ignored, decisions)
         {
             Curve = curve,
             SweepTruePositives = sweepTruePositives,
@@ -275,16 +295,30 @@ public static class MultiLabelEvaluator
         };
     }
 
+    /// <summary>Predicted (scores strictly above <paramref name="threshold"/>) and true positives among them.</summary>
+    private static (int Predicted, int TruePositives) Above(ReadOnlySpan<ulong> items, ReadOnlySpan<int> cumulative, float threshold)
+    {
+        int above = PrefixAbove(items, threshold);
+        return (above, above == 0 ? 0 : cumulative[above - 1]);
+    }
+
+    private static Counts FromPrefix((int Predicted, int TruePositives) prefix, int positives) => new()
+    {
+        TruePositives = prefix.TruePositives,
+        FalsePositives = prefix.Predicted - prefix.TruePositives,
+        FalseNegatives = positives - prefix.TruePositives,
+    };
+
     /// <summary>How many of the sorted keys belong to scores strictly above <paramref name="threshold"/>.</summary>
-    private static int PrefixAbove(ReadOnlySpan<uint> keys, float threshold)
+    private static int PrefixAbove(ReadOnlySpan<ulong> items, float threshold)
     {
         // Keys ascend as scores descend: scores above t have keys below the key of t (ties included at t).
         uint limit = RankOrder.DescendingKey(threshold);
-        int lo = 0, hi = keys.Length;
+        int lo = 0, hi = items.Length;
         while (lo < hi)
         {
             int mid = (lo + hi) >>> 1;
-            if (keys[mid] < limit)
+            if (RankOrder.KeyOf(items[mid]) < limit)
             {
                 lo = mid + 1;
             }
@@ -314,8 +348,12 @@ public static class MultiLabelEvaluator
         }
     }
 
-    /// <summary>Per class TP/FP/FN when each sample predicts its k highest-scoring classes (ties: lower class index first).</summary>
-    private static Counts[] TopKCounts(ScoreMatrix matrix, int k)
+    /// <summary>
+    /// Per class TP/FP/FN when each sample predicts its k highest-scoring classes (ties: lower class
+    /// index first). Only the predictions are visited: a class's false negatives are its positives
+    /// (known from its ranking) less its true positives.
+    /// </summary>
+    private static Counts[] TopKCounts(ScoreMatrix matrix, int k, ClassCounts[] perClass)
     {
         int classes = matrix.Columns;
         var counts = new Counts[classes];
@@ -325,40 +363,17 @@ public static class MultiLabelEvaluator
             Span<int> top = stackalloc int[k];
             for (int r = 0; r < block.Rows; r++)
             {
-                ReadOnlySpan<float> s = block.Scores.AsSpan(r * classes, classes);
                 ReadOnlySpan<sbyte> y = block.Labels.AsSpan(r * classes, classes);
-                int filled = 0;
-                for (int c = 0; c < classes; c++)
+                TopOf(block.Scores.AsSpan(r * classes, classes), top);
+                foreach (int c in top)
                 {
                     if (y[c] > 0)
                     {
-                        mine[c].FalseNegatives++;   // undone below when predicted
+                        mine[c].TruePositives++;
                     }
-                    // Insert into the descending top list; strict '>' keeps the lower index ahead on ties.
-                    if (filled == k && !(s[c] > s[top[k - 1]]))
+                    else if (y[c] == 0)
                     {
-                        continue;
-                    }
-                    int at = Math.Min(filled, k - 1);
-                    while (at > 0 && s[c] > s[top[at - 1]])
-                    {
-                        top[at] = top[at - 1];
-                        at--;
-                    }
-                    top[at] = c;
-                    filled = Math.Min(filled + 1, k);
-                }
-                for (int t = 0; t < filled; t++)
-                {
-                    sbyte label = y[top[t]];
-                    if (label > 0)
-                    {
-                        mine[top[t]].TruePositives++;
-                        mine[top[t]].FalseNegatives--;
-                    }
-                    else if (label == 0)
-                    {
-                        mine[top[t]].FalsePositives++;
+                        mine[c].FalsePositives++;
                     }
                 }
             }
@@ -373,7 +388,80 @@ public static class MultiLabelEvaluator
                 }
             }
         });
+        for (int c = 0; c < classes; c++)
+        {
+            counts[c].FalseNegatives = perClass[c].Positives - counts[c].TruePositives;
+        }
         return counts;
+    }
+
+    /// <summary>The indices of the <c>top.Length</c> highest scores, highest first; equal scores: the lower index first.</summary>
+    /// <remarks>
+    /// With 256-bit vectors and up to four picks, a lane-wise network first finds each lane's highest
+    /// scores, which bound the k-th highest of the row from below; only the scores at or above that
+    /// bound (a handful) go through the insertion, in index order, so the result is the insertion's.
+    /// </remarks>
+    private static void TopOf(ReadOnlySpan<float> s, Span<int> top)
+    {
+        int k = top.Length;
+        if (!Vector256.IsHardwareAccelerated || k > 4 || s.Length < 2 * 8 * k)
+        {
+            Insert(s, top, float.NegativeInfinity);
+            return;
+        }
+        Span<Vector256<float>> best = stackalloc Vector256<float>[k];
+        best.Fill(Vector256.Create(float.NegativeInfinity));
+        int chunks = s.Length / 8;
+        for (int c = 0; c < chunks; c++)
+        {
+            Vector256<float> v = Vector256.Create(s.Slice(8 * c, 8));
+            for (int i = 0; i < k; i++)
+            {
+                Vector256<float> high = Vector256.Max(best[i], v);
+                v = Vector256.Min(best[i], v);
+                best[i] = high;
+            }
+        }
+        // The k-th highest of the lane winners is at most the row's k-th highest score.
+        Span<float> candidates = stackalloc float[8 * k];
+        for (int i = 0; i < k; i++)
+        {
+            best[i].CopyTo(candidates.Slice(8 * i, 8));
+        }
+        float bound = float.NegativeInfinity;
+        for (int pick = 0; pick < k; pick++)
+        {
+            int at = 0;
+            for (int i = 1; i < candidates.Length; i++)
+            {
+                at = candidates[i] > candidates[at] ? i : at;
+            }
+            bound = candidates[at];
+            candidates[at] = float.NegativeInfinity;
+        }
+        Insert(s, top, bound);
+    }
+
+    /// <summary>Insertion of every score at or above <paramref name="bound"/> into the descending list; strict '>' keeps the lower index ahead on ties.</summary>
+    private static void Insert(ReadOnlySpan<float> s, Span<int> top, float bound)
+    {
+        int k = top.Length, filled = 0;
+        for (int c = 0; c < s.Length; c++)
+        {
+            float v = s[c];
+            if (v < bound || (filled == k && !(v > s[top[k - 1]])))
+            {
+                continue;
+            }
+            int at = Math.Min(filled, k - 1);
+            while (at > 0 && v > s[top[at - 1]])
+            {
+                top[at] = top[at - 1];
+                at--;
+            }
+            top[at] = c;
+            filled = Math.Min(filled + 1, k);
+        }
     }
 
     private static DecisionMetrics Decide(string rule, Counts[] perClass)
@@ -453,10 +541,9 @@ public static class MultiLabelEvaluator
     /// <summary>Buffers of one worker, reused across the classes it evaluates.</summary>
     private sealed class GroupWorkspace(int n)
     {
-        public readonly uint[] Keys = GC.AllocateUninitializedArray<uint>(checked(n * GroupSize));
-        public readonly byte[] Positive = GC.AllocateUninitializedArray<byte>(checked(n * GroupSize));
-        public readonly uint[] KeyScratch = GC.AllocateUninitializedArray<uint>(n);
-        public readonly byte[] PositiveScratch = GC.AllocateUninitializedArray<byte>(n);
+        /// <summary>The group's classes, n items each: score key and label (<see cref="RankOrder.Item"/>).</summary>
+        public readonly ulong[] Items = GC.AllocateUninitializedArray<ulong>(checked(n * GroupSize));
+        public readonly ulong[] Scratch = GC.AllocateUninitializedArray<ulong>(n);
         public readonly int[] Cumulative = GC.AllocateUninitializedArray<int>(n);
     }
 }

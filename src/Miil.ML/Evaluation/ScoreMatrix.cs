@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.Intrinsics;
 
 namespace Miil.ML.Evaluation;
 
@@ -61,6 +62,32 @@ internal sealed class ScoreMatrix
         return matrix;
     }
 
+    /// <summary>Whether every label is 1, 0 or -1 (NaN is not), eight at a time where the processor can.</summary>
+    private static bool AllLabelsValid(ReadOnlySpan<float> labels)
+    {
+        int c = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> one = Vector256<float>.One, zero = Vector256<float>.Zero, minusOne = -Vector256<float>.One;
+            for (; c + 8 <= labels.Length; c += 8)
+            {
+                Vector256<float> v = Vector256.Create(labels.Slice(c, 8));
+                if (!Vector256.EqualsAll((Vector256.Equals(v, one) | Vector256.Equals(v, zero) | Vector256.Equals(v, minusOne)).AsUInt32(), Vector256<uint>.AllBitsSet))
+                {
+                    return false;
+                }
+            }
+        }
+        for (; c < labels.Length; c++)
+        {
+            if (labels[c] != 1 && labels[c] != 0 && labels[c] != -1)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /// <summary>Appends a row; labels other than 1, 0 and -1 are refused, naming the row and class.</summary>
     public void Add(ReadOnlySpan<float> scores, ReadOnlySpan<float> labels, ReadOnlySpan<bool> decisions, string labelSource)
     {
@@ -71,18 +98,23 @@ internal sealed class ScoreMatrix
         Block block = _blocks[^1];
         int at = block.Rows * Columns;
         scores.CopyTo(block.Scores.AsSpan(at, Columns));
+        Span<sbyte> row = block.Labels.AsSpan(at, Columns);
+        if (!AllLabelsValid(labels))
+        {
+            for (int c = 0; c < Columns; c++)
+            {
+                float y = labels[c];
+                if (y != 1 && y != 0 && y != -1)
+                {
+                    throw new ArgumentException(
+                        $"{labelSource}: label of row {Rows}, class {c} is {y.ToString(CultureInfo.InvariantCulture)}; labels must be 1 (positive), 0 (negative) or -1 (ignored).",
+                        "labels");
+                }
+            }
+        }
         for (int c = 0; c < Columns; c++)
         {
-            float y = labels[c];
-            block.Labels[at + c] = y switch
-            {
-                1f => 1,
-                0f => 0,
-                -1f => -1,
-                _ => throw new ArgumentException(
-                    $"{labelSource}: label of row {Rows}, class {c} is {y.ToString(CultureInfo.InvariantCulture)}; labels must be 1 (positive), 0 (negative) or -1 (ignored).",
-                    "labels"),
-            };
+            row[c] = (sbyte)labels[c];
         }
         if (WithDecisions)
         {

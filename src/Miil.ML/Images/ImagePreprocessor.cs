@@ -6,23 +6,25 @@ namespace Miil.ML.Images;
 
 /// <summary>
 /// Turns images (files or <see cref="MLImage"/>s) into a network's input as an
-/// <see cref="ImagePreprocessing"/> record describes it, with ML.NET's own ImageAnalytics transforms
-/// (load, squash resize, planar pixels scaled): the very code a saved pipeline runs, so batched
-/// scoring, the stock chain and training see the same pixels. Batches are cut into one slice per
-/// worker, each transformed on its own cursor. Used by the trainer and the scorer alike.
+/// <see cref="ImagePreprocessing"/> record describes it: squash resize, planar pixels scaled, then the
+/// per-channel mean and standard deviation. Used by the trainer and the scorer alike, so both see the
+/// same pixels, which are bit for bit those of ML.NET's ImageAnalytics chain (<see cref="StockChain"/>,
+/// what a saved pipeline runs): files are decoded with the same Skia calls, straight to the input
+/// (<c>ImageDecoder</c>); in-memory images go through the stock transforms themselves.
 /// </summary>
-/// <remarks>Thread-safe: every call works on its own cursors and buffers.</remarks>
+/// <remarks>
+/// Thread-safe: every call works on its own buffers. Files are checked before anything large is
+/// allocated (missing, empty, unknown format, over <see cref="MaxPixels"/>), and a file whose data ends
+/// early is refused as truncated rather than decoded with its missing rows left black.
+/// </remarks>
 public sealed class ImagePreprocessor
 {
-    private const string PathColumn = "__MiilImagePath";
-    private const string ImageColumn = "__MiilImage";
     private const string ResizedColumn = "__MiilResized";
     private const string PixelsColumn = "__MiilPixels";
     private const string InputImageColumn = "__MiilInputImage";
+    private const string LoadedImageColumn = "__MiilImage";
 
-    private readonly ITransformer _fromPaths;
     private readonly ITransformer _fromImages;
-    private readonly DataViewSchema _pathSchema = ColumnDataView<string, ReadOnlyMemory<char>>.SchemaFor(PathColumn, TextDataViewType.Instance);
     private readonly DataViewSchema _imageSchema = ColumnDataView<MLImage, MLImage>.SchemaFor(InputImageColumn, new ImageDataViewType());
     private readonly string? _imageFolder;
     private readonly int _workers;
@@ -32,7 +34,7 @@ public sealed class ImagePreprocessor
     /// <param name="mlContext">Context of the image transforms.</param>
     /// <param name="preprocessing">Size, channel order, scale, mean and standard deviation.</param>
     /// <param name="imageFolder">Folder relative paths are resolved against; null for paths as given.</param>
-    /// <param name="workers">Slices a batch is cut into (each decoded on its own thread); default the processor count.</param>
+    /// <param name="workers">Images decoded at once; default the processor count.</param>
     /// <exception cref="ArgumentException">The preprocessing record is not valid.</exception>
     public ImagePreprocessor(MLContext mlContext, ImagePreprocessing preprocessing, string? imageFolder = null, int? workers = null)
     {
@@ -44,11 +46,15 @@ public sealed class ImagePreprocessor
         _imageFolder = string.IsNullOrEmpty(imageFolder) ? null : imageFolder;
         _mean = [.. preprocessing.Mean];
         _std = [.. preprocessing.Std];
-        _fromPaths = StockChain(mlContext, preprocessing, imageFolder, PathColumn, PixelsColumn, fromPaths: true)
-            .Fit(new ColumnDataView<string, ReadOnlyMemory<char>>(_pathSchema, [], 0, 0, p => p.AsMemory()));
         _fromImages = StockChain(mlContext, preprocessing, imageFolder, InputImageColumn, PixelsColumn, fromPaths: false)
             .Fit(new ColumnDataView<MLImage, MLImage>(_imageSchema, [], 0, 0, i => i));
     }
+
+    /// <summary>
+    /// Largest image accepted, in pixels (50 megapixels, about 7000 x 7000): a decoder allocates what a
+    /// header declares, and a few hundred bytes of PNG can declare 60000 x 60000.
+    /// </summary>
+    public const long MaxPixels = ImageDecoder.MaxPixels;
 
     /// <summary>What this preprocessor computes.</summary>
     public ImagePreprocessing Preprocessing { get; }
@@ -76,17 +82,17 @@ public sealed class ImagePreprocessor
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(preprocessing);
-        string image = fromPaths ? ImageColumn : inputColumn;
+        string image = fromPaths ? LoadedImageColumn : inputColumn;
         int size = preprocessing.ImageSize;
         IEstimator<ITransformer> resize = mlContext.Transforms.ResizeImages(ResizedColumn, size, size, image, ImageResizingEstimator.ResizingKind.Fill);
-        IEstimator<ITransformer> chain = fromPaths ? mlContext.Transforms.LoadImages(ImageColumn, imageFolder ?? "", inputColumn).Append(resize) : resize;
+        IEstimator<ITransformer> chain = fromPaths ? mlContext.Transforms.LoadImages(LoadedImageColumn, imageFolder ?? "", inputColumn).Append(resize) : resize;
         ImagePixelExtractingEstimator.ColorsOrder order = preprocessing.ChannelOrder == ColorChannelOrder.Rgb
             ? ImagePixelExtractingEstimator.ColorsOrder.ARGB
             : ImagePixelExtractingEstimator.ColorsOrder.ABGR;
         return chain
             .Append(mlContext.Transforms.ExtractPixels(outputColumn, ResizedColumn, colorsToExtract: ImagePixelExtractingEstimator.ColorBits.Rgb,
                 orderOfExtraction: order, interleavePixelColors: false, scaleImage: preprocessing.Scale, outputAsFloatArray: true))
-            .Append(mlContext.Transforms.DropColumns(fromPaths ? [ImageColumn, ResizedColumn] : [ResizedColumn]));
+            .Append(mlContext.Transforms.DropColumns(fromPaths ? [LoadedImageColumn, ResizedColumn] : [ResizedColumn]));
     }
 
     /// <summary>Applies the record's per-channel mean and standard deviation to one image's scaled planar pixels, in place (nothing when it has none).</summary>
@@ -109,43 +115,17 @@ public sealed class ImagePreprocessor
         }
     }
 
-    /// <summary>Writes the input of each image into <paramref name="into"/> (row-major, <see cref="Length"/> floats each).</summary>
-    /// <param name="images">The images.</param>
-    /// <param name="into">At least images x <see cref="Length"/> floats.</param>
-    /// <param name="normalize">Whether the mean and standard deviation are applied (false leaves scaled pixels, for augmentation first).</param>
-    /// <exception cref="InvalidOperationException">An image cannot be read (the message names it).</exception>
-    public void Fill(IReadOnlyList<MLImage> images, float[] into, bool normalize = true)
-    {
-        ArgumentNullException.ThrowIfNull(images);
-        CheckRoom(images.Count, into);
-        InSlices(images.Count, (first, count) => Read(
-            _fromImages.Transform(new ColumnDataView<MLImage, MLImage>(_imageSchema, images, first, count, i => i)),
-            first, count, into, normalize, i => $"image of batch row {i}"));
-    }
-
     /// <summary>Writes the input of each path into <paramref name="into"/> (row-major, <see cref="Length"/> floats each).</summary>
     /// <param name="paths">Image files (relative ones under the image folder).</param>
     /// <param name="into">At least paths x <see cref="Length"/> floats.</param>
-    /// <param name="normalize">Whether the mean and standard deviation are applied.</param>
-    /// <exception cref="InvalidOperationException">An image cannot be read (the message names it).</exception>
+    /// <param name="normalize">Whether the mean and standard deviation are applied (false leaves scaled pixels, for augmentation first).</param>
+    /// <exception cref="InvalidOperationException">An image cannot be read (the message names the first such in the list).</exception>
     public void Fill(IReadOnlyList<string> paths, float[] into, bool normalize = true)
-    {
-        ArgumentNullException.ThrowIfNull(paths);
-        CheckRoom(paths.Count, into);
-        InSlices(paths.Count, (first, count) =>
-        {
-            for (int i = 0; i < count; i++)
-            {
-                CheckHeader(_imageFolder is null ? paths[first + i] : Path.Combine(_imageFolder, paths[first + i]));
-            }
-            Read(_fromPaths.Transform(new ColumnDataView<string, ReadOnlyMemory<char>>(_pathSchema, paths, first, count, p => p.AsMemory())),
-                first, count, into, normalize, i => $"Image '{paths[i]}'");
-        });
-    }
+        => ThrowFirst(FillEach(paths, into, normalize));
 
     /// <summary>
-    /// Writes each path's input alone (in parallel), after a batch failed, to tell the unreadable images
-    /// from the rest: their slots are zeroed and their errors returned (null where the image was read).
+    /// Writes the input of each path into <paramref name="into"/>, images in parallel, and returns each
+    /// one's error (null where it was read); the slots of unreadable images are zeroed.
     /// </summary>
     /// <param name="paths">Image files.</param>
     /// <param name="into">At least paths x <see cref="Length"/> floats.</param>
@@ -153,17 +133,85 @@ public sealed class ImagePreprocessor
     public InvalidOperationException?[] FillEach(IReadOnlyList<string> paths, float[] into, bool normalize = true)
     {
         ArgumentNullException.ThrowIfNull(paths);
-        return FillEach(paths.Count, into, (i, one) => Fill([paths[i]], one, normalize));
+        CheckRoom(paths.Count, into);
+        return ForEach(paths.Count, i =>
+        {
+            Span<float> image = into.AsSpan(i * Length, Length);
+            string path = paths[i] ?? throw new InvalidOperationException($"Image path {i} of the batch is null.");
+            ImageDecoder.Read(_imageFolder is null ? path : Path.Combine(_imageFolder, path), Preprocessing, image);
+            if (normalize)
+            {
+                Normalize(image);
+            }
+        }, i => into.AsSpan(i * Length, Length).Clear());
     }
 
-    /// <summary>Writes each image's input alone (see the path overload).</summary>
+    /// <summary>Writes the input of each image into <paramref name="into"/> (row-major, <see cref="Length"/> floats each).</summary>
+    /// <param name="images">The images.</param>
+    /// <param name="into">At least images x <see cref="Length"/> floats.</param>
+    /// <param name="normalize">Whether the mean and standard deviation are applied (false leaves scaled pixels, for augmentation first).</param>
+    /// <exception cref="InvalidOperationException">An image cannot be used (the message names its row).</exception>
+    public void Fill(IReadOnlyList<MLImage> images, float[] into, bool normalize = true)
+        => ThrowFirst(FillEach(images, into, normalize));
+
+    /// <summary>Writes each image's input (see the path overload) and returns each one's error.</summary>
     /// <param name="images">The images.</param>
     /// <param name="into">At least images x <see cref="Length"/> floats.</param>
     /// <param name="normalize">Whether the mean and standard deviation are applied.</param>
     public InvalidOperationException?[] FillEach(IReadOnlyList<MLImage> images, float[] into, bool normalize = true)
     {
         ArgumentNullException.ThrowIfNull(images);
-        return FillEach(images.Count, into, (i, one) => Fill([images[i]], one, normalize));
+        CheckRoom(images.Count, into);
+        return ForEach(images.Count, i =>
+        {
+            Span<float> image = into.AsSpan(i * Length, Length);
+            ReadWithStockChain(images, i, image);
+            if (normalize)
+            {
+                Normalize(image);
+            }
+        }, i => into.AsSpan(i * Length, Length).Clear());
+    }
+
+    /// <summary>Runs <paramref name="read"/> for each index on up to the workers' threads (inline for one), collecting errors per index.</summary>
+    private InvalidOperationException?[] ForEach(int count, Action<int> read, Action<int> clear)
+    {
+        var errors = new InvalidOperationException?[count];
+        void One(int i)
+        {
+            try
+            {
+                read(i);
+            }
+            catch (InvalidOperationException e)
+            {
+                clear(i);
+                errors[i] = e;
+            }
+        }
+        if (count == 1 || _workers == 1)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                One(i);
+            }
+        }
+        else
+        {
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _workers }, One);
+        }
+        return errors;
+    }
+
+    private static void ThrowFirst(InvalidOperationException?[] errors)
+    {
+        foreach (InvalidOperationException? e in errors)
+        {
+            if (e is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e).Throw();
+            }
+        }
     }
 
     private void CheckRoom(int count, float[] into)
@@ -175,113 +223,35 @@ public sealed class ImagePreprocessor
         }
     }
 
-    private InvalidOperationException?[] FillEach(int count, float[] into, Action<int, float[]> fillOne)
+    /// <summary>An in-memory image through the stock resize and pixel transforms (ML.NET's own code on ML.NET's own image type).</summary>
+    private void ReadWithStockChain(IReadOnlyList<MLImage> images, int index, Span<float> into)
     {
-        var errors = new InvalidOperationException?[count];
-        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _workers }, i =>
-        {
-            float[] one = System.Buffers.ArrayPool<float>.Shared.Rent(Length);
-            try
-            {
-                fillOne(i, one);
-                one.AsSpan(0, Length).CopyTo(into.AsSpan(i * Length, Length));
-            }
-            catch (InvalidOperationException e)
-            {
-                into.AsSpan(i * Length, Length).Clear();
-                errors[i] = e;
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<float>.Shared.Return(one);
-            }
-        });
-        return errors;
-    }
-
-    private void InSlices(int total, Action<int, int> slice)
-    {
-        int slices = Math.Clamp(_workers, 1, Math.Max(1, total));
-        int per = (total + slices - 1) / slices;
-        try
-        {
-            Parallel.For(0, slices, s =>
-            {
-                int first = s * per, count = Math.Min(per, total - first);
-                if (count > 0)
-                {
-                    slice(first, count);
-                }
-            });
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-        {
-            // One clear error (the first image that failed), not the parallel loop's wrapper.
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-        }
-    }
-
-    /// <summary>
-    /// Largest image accepted, in pixels (50 megapixels, about 7000 x 7000): a decoder allocates what a
-    /// header declares, and a few hundred bytes of PNG can declare 60000 x 60000.
-    /// </summary>
-    public const long MaxPixels = 50_000_000;
-
-    /// <summary>Reads only the header of each file: unreadable files and decompression bombs fail here, before any decoding.</summary>
-    private static void CheckHeader(string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new InvalidOperationException($"Image '{path}' does not exist.");
-        }
-        if (new FileInfo(path).Length == 0)
-        {
-            throw new InvalidOperationException($"Image '{path}' is empty (0 bytes).");
-        }
-        using SkiaSharp.SKCodec? codec = SkiaSharp.SKCodec.Create(path);
-        if (codec is null)
-        {
-            throw new InvalidOperationException($"Image '{path}' cannot be read: not a supported image format, or its header is damaged.");
-        }
-        long pixels = (long)codec.Info.Width * codec.Info.Height;
-        if (codec.Info.Width <= 0 || codec.Info.Height <= 0 || pixels > MaxPixels)
-        {
-            throw new InvalidOperationException(
-                $"Image '{path}' declares {codec.Info.Width} x {codec.Info.Height} pixels, outside (0, {MaxPixels:N0}]: refused before decoding.");
-        }
-    }
-
-    private void Read(IDataView pixels, int first, int count, float[] into, bool normalize, Func<int, string> name)
-    {
+        IDataView pixels = _fromImages.Transform(new ColumnDataView<MLImage, MLImage>(_imageSchema, images, index, 1, i => i));
         DataViewSchema.Column column = pixels.Schema[PixelsColumn];
         using DataViewRowCursor cursor = pixels.GetRowCursor([column]);
         ValueGetter<VBuffer<float>> get = cursor.GetGetter<VBuffer<float>>(column);
         VBuffer<float> buffer = default;
-        for (int i = 0; i < count; i++)
+        try
         {
-            try
+            if (images[index] is null)
             {
-                if (!cursor.MoveNext())
-                {
-                    throw new InvalidOperationException("the image pipeline ended early");
-                }
-                get(ref buffer);
+                throw new InvalidOperationException("the row has no image");
             }
-            catch (Exception e) when (e is not OutOfMemoryException)
+            if (!cursor.MoveNext())
             {
-                Exception cause = e;
-                while (cause.InnerException is not null)
-                {
-                    cause = cause.InnerException;
-                }
-                throw new InvalidOperationException($"{name(first + i)} cannot be read: {cause.Message}", e);
+                throw new InvalidOperationException("the image pipeline ended early");
             }
-            Span<float> image = into.AsSpan((first + i) * Length, Length);
-            buffer.CopyTo(image);
-            if (normalize)
-            {
-                Normalize(image);
-            }
+            get(ref buffer);
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Exception cause = e;
+            while (cause.InnerException is not null)
+            {
+                cause = cause.InnerException;
+            }
+            throw new InvalidOperationException($"The image of batch row {index} cannot be used: {cause.Message}", e);
+        }
+        buffer.CopyTo(into);
     }
 }

@@ -35,6 +35,39 @@ public sealed class ManifestAndFolderReaderTests
     }
 
     [TestMethod]
+    public void AManifestWithoutItsLabelsColumnNamesTheFileAndTheColumnsFound()
+    {
+        using var f = new DatasetFixture();
+        f.Image("a.png");
+        f.Image("b.png");
+        MultiLabelCatalog ml = f.Context.MultiLabel();
+        string pathsOnly = f.Write("paths.csv", "ImagePath\na.png\nb.png\n");
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => ml.LoadManifest(pathsOnly));
+        StringAssert.Contains(e.Message, pathsOnly);
+        StringAssert.Contains(e.Message, "no labels column");
+        StringAssert.Contains(e.Message, "'ImagePath'");
+
+        string named = f.Write("named.csv", "id,file,tags\n1,a.png,cat\n");
+        var missing = Assert.ThrowsExactly<InvalidDataException>(() => ml.LoadManifest(named, new ManifestOptions { ImagePathColumn = "file", LabelsColumn = "Labels" }));
+        StringAssert.Contains(missing.Message, "'Labels'");
+        StringAssert.Contains(missing.Message, "'id', 'file', 'tags'");
+
+        string headerless = f.Write("bare.csv", "a.png\nb.png\n");
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => ml.LoadManifest(headerless, new ManifestOptions { HasHeader = false })).Message, "no labels");
+    }
+
+    [TestMethod]
+    public void ColumnsArePickedByHeaderName()
+    {
+        using var f = new DatasetFixture();
+        f.Image("a.png");
+        string csv = f.Write("wide.csv", "id,Tags,File,source\n7,dog;cat,a.png,web\n");
+        IDataView data = f.Context.MultiLabel().LoadManifest(csv, new ManifestOptions { ImagePathColumn = "file", LabelsColumn = "tags" });
+        CollectionAssert.AreEqual(new[] { "cat", "dog" }, DatasetFixture.ClassNames(data).ToArray());
+        Assert.AreEqual(Path.Combine(f.Root, "a.png"), DatasetFixture.Rows(data)[0].Path);
+    }
+
+    [TestMethod]
     public void BadManifestsNameTheLine()
     {
         using var f = new DatasetFixture();

@@ -17,6 +17,19 @@ public sealed class CurveAndSweepTests
         {
             DecisionMetrics direct = MultiLabelEvaluator.Evaluate(scores, labels, 6, threshold: point.Threshold!.Value).AtThreshold;
             Assert.AreEqual(direct, point, $"threshold {point.Threshold}");
+            // Counted here element by element, independently of the evaluator's ranking.
+            float t = point.Threshold!.Value;
+            long tp = 0, fp = 0, fn = 0;
+            for (int i = 0; i < scores.Length; i++)
+            {
+                bool predicted = scores[i] > t;
+                tp += labels[i] == 1 && predicted ? 1 : 0;
+                fp += labels[i] == 0 && predicted ? 1 : 0;
+                fn += labels[i] == 1 && !predicted ? 1 : 0;
+            }
+            Assert.AreEqual((tp, fp, fn), (point.TruePositives, point.FalsePositives, point.FalseNegatives), $"counts at {t}");
+            double op = (double)tp / (tp + fp), or = (double)tp / (tp + fn);
+            Assert.AreEqual(2 * op * or / (op + or), point.OF1, 1e-12, $"OF1 at {t}");
         }
     }
 

@@ -12,9 +12,9 @@ namespace Miil.ML.TorchSharp.Tests.Models;
 [TestClass]
 public sealed class TResNetCheckpointTests
 {
-    private static string TinyPth => Golden.PathOf("tresnet_tiny.pth");
+    private static string TinyPth => TinyGolden.Pth;
 
-    private static string TinySafetensors => Golden.PathOf("tresnet_tiny.safetensors");
+    private static string TinySafetensors => TinyGolden.Safetensors;
 
     [TestMethod]
     public void TimmKeysMapToTheOriginalLayout()
@@ -38,23 +38,51 @@ public sealed class TResNetCheckpointTests
     {
         using TResNet reference = TResNetGoldenTests.NewTinyModel();
         TResNetCheckpoint.Load(reference, TinyPth);
-        using var model = new TResNet(reference.Architecture, numClasses: 7);
-        Tensor freshHead = model.state_dict()["head.fc.weight"].clone();
+        int otherClasses = TinyGolden.NumClasses + 2;
+        using TResNet model = TinyGolden.NewModel(otherClasses);
+        // The keys whose shape follows the class count: the last layer of the head.
+        string[] classKeys = model.state_dict().Where(kv => kv.Value.dim() > 0 && kv.Value.shape[0] == otherClasses && kv.Key.StartsWith("head.", StringComparison.Ordinal)).Select(kv => kv.Key).ToArray();
+        Assert.IsNotEmpty(classKeys);
+        Dictionary<string, Tensor> fresh = classKeys.ToDictionary(k => k, k => model.state_dict()[k].clone());
 
         TResNetCheckpointInfo info = TResNetCheckpoint.Load(model, TinyPth);
         Assert.IsTrue(info.HeadReplaced);
-        CollectionAssert.AreEquivalent(new[] { "head.fc.weight", "head.fc.bias" }, info.SkippedKeys.ToArray());
-        Assert.IsTrue(Same(model.state_dict()["head.fc.weight"], freshHead), "the model's own head is kept");
-        foreach ((string key, Tensor value) in reference.state_dict().Where(kv => !kv.Key.StartsWith("head.") && !kv.Key.EndsWith("num_batches_tracked")))
+        CollectionAssert.AreEquivalent(classKeys, info.SkippedKeys.ToArray());
+        foreach (string key in classKeys)
+        {
+            Assert.IsTrue(Same(model.state_dict()[key], fresh[key]), $"the model's own {key} is kept");
+        }
+        foreach ((string key, Tensor value) in reference.state_dict().Where(kv => !classKeys.Contains(kv.Key) && !kv.Key.EndsWith("num_batches_tracked")))
         {
             Assert.IsTrue(Same(model.state_dict()[key], value), $"{key} loaded");
         }
 
-        (TResNet byFile, TResNetCheckpointInfo fileInfo) = TResNetCheckpoint.LoadModel(TinyPth, numClasses: 9);
+        (TResNet byFile, TResNetCheckpointInfo fileInfo) = TResNetCheckpoint.LoadModel(TinyPth, numClasses: TinyGolden.NumClasses + 4);
         using (byFile)
         {
-            Assert.AreEqual(9, byFile.NumClasses);
+            Assert.AreEqual(TinyGolden.NumClasses + 4, byFile.NumClasses);
             Assert.IsTrue(fileInfo.HeadReplaced);
+        }
+    }
+
+    [TestMethod]
+    public void ABottleneckHeadKeepsItsEmbeddingWhenTheClassCountChanges()
+    {
+        using var scratch = new ScratchDirectory();
+        using var source = new TResNet(TResNetArchitecture.Custom([1, 1, 1, 1], 0.25), numClasses: 4, bottleneckFeatures: 24);
+        string path = scratch.File("bottleneck.safetensors");
+        TResNetCheckpoint.Save(source, path);
+        using var target = new TResNet(source.Architecture, numClasses: 6, bottleneckFeatures: 24);
+        Dictionary<string, Tensor> before = target.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+
+        TResNetCheckpointInfo info = TResNetCheckpoint.Load(target, path);
+        Assert.IsTrue(info.HeadReplaced);
+        string[] classifier = target.state_dict().Where(kv => kv.Key.StartsWith("head.", StringComparison.Ordinal) && kv.Value.shape[0] == 6).Select(kv => kv.Key).ToArray();
+        CollectionAssert.AreEquivalent(classifier, info.SkippedKeys.ToArray(), "only the class-sized tensors are skipped");
+        foreach ((string key, Tensor value) in target.state_dict().Where(kv => !kv.Key.EndsWith("num_batches_tracked")))
+        {
+            Tensor expected = classifier.Contains(key) ? before[key] : source.state_dict()[key];
+            Assert.IsTrue(Same(value, expected), classifier.Contains(key) ? $"{key} stays fresh" : $"{key} loaded");
         }
     }
 
@@ -63,22 +91,31 @@ public sealed class TResNetCheckpointTests
     {
         using var scratch = new ScratchDirectory();
         List<(string, Tensor)> original = ReadAll(TinySafetensors);
+        IReadOnlyList<(string Key, long[] Shape)> reference = TinyGolden.StateDict;
 
+        // A key from the middle of the body, one whose removal cannot be taken for a replaced head.
+        string body = reference.Where(e => !e.Key.StartsWith("head.", StringComparison.Ordinal)).ElementAt(reference.Count / 2).Key;
         string missing = scratch.File("missing.safetensors");
-        SafetensorsFile.Write(missing, original.Where(t => t.Item1 != "body.layer2.0.conv1.0.0.weight"), new Dictionary<string, string>());
-        AssertRejected(missing, "missing keys", "body.layer2.0.conv1.0.0.weight");
+        SafetensorsFile.Write(missing, original.Where(t => t.Item1 != body), new Dictionary<string, string>());
+        AssertRejected(missing, "missing keys", body);
 
         string unknown = scratch.File("unknown.safetensors");
         SafetensorsFile.Write(unknown, original.Append(("body.layer9.0.extra", zeros(3))), new Dictionary<string, string>());
         AssertRejected(unknown, "unknown keys", "body.layer9.0.extra");
 
+        // The first convolution's kernel with its spatial size changed: the right key, the wrong shape.
+        (string conv, long[] convShape) = reference.First(e => e.Shape.Length == 4);
+        long[] wrong = [convShape[0], convShape[1], convShape[2] + 2, convShape[3] + 2];
         string shape = scratch.File("shape.safetensors");
-        SafetensorsFile.Write(shape, original.Select(t => t.Item1 == "body.conv1.0.weight" ? (t.Item1, zeros(16, 48, 1, 1)) : t), new Dictionary<string, string>());
-        AssertRejected(shape, "shape mismatches", "body.conv1.0.weight is [16, 48, 1, 1] in the file but [16, 48, 3, 3] in the model");
+        SafetensorsFile.Write(shape, original.Select(t => t.Item1 == conv ? (t.Item1, zeros(wrong)) : t), new Dictionary<string, string>());
+        AssertRejected(shape, "shape mismatches", $"{conv} is [{string.Join(", ", wrong)}] in the file but [{string.Join(", ", convShape)}] in the model");
 
-        using var other = new TResNet(TResNetArchitecture.Custom([2, 1, 1, 1], 0.25), 5);
+        // One more block in the first stage than the file holds: that block's keys are missing.
+        int[] deeper = TinyGolden.Layers.ToArray();
+        deeper[0]++;
+        using var other = new TResNet(TResNetArchitecture.Custom(deeper, TinyGolden.WidthFactor), TinyGolden.NumClasses, TinyGolden.BottleneckFeatures, TinyGolden.InChannels);
         var e = Assert.ThrowsExactly<CheckpointFormatException>(() => TResNetCheckpoint.Load(other, TinySafetensors));
-        StringAssert.Contains(e.Message, "body.layer1.1.");
+        StringAssert.Contains(e.Message, $"body.layer1.{TinyGolden.Layers[0]}.");
     }
 
     [TestMethod]
@@ -140,7 +177,8 @@ public sealed class TResNetCheckpointTests
         using var scratch = new ScratchDirectory();
         using TResNet model = TResNetGoldenTests.NewTinyModel();
         TResNetCheckpoint.Load(model, TinyPth);
-        string[] classes = ["cat", "dog", "traffic light", "person", "car"];
+        // As many names as the golden model has classes, with a space and non-ASCII to round-trip.
+        string[] classes = Enumerable.Range(0, TinyGolden.NumClasses).Select(i => i % 2 == 0 ? $"traffic light {i}" : $"café {i}").ToArray();
         string path = scratch.File("model.safetensors");
         TResNetCheckpoint.Save(model, path, classes, imageSize: 64);
         Assert.AreEqual(1, Directory.GetFiles(scratch.Path).Length, "no temporary file left behind");

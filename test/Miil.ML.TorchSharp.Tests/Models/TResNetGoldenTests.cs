@@ -15,9 +15,7 @@ public sealed class TResNetGoldenTests
 {
     private const double Tolerance = 1e-4;
 
-    private static readonly Lazy<JsonDocument> Tiny = new(() => Golden.Json("tresnet_tiny.json"));
-
-    private static JsonElement Meta => Tiny.Value.RootElement.GetProperty("meta");
+    private static JsonElement Meta => TinyGolden.Meta;
 
     /// <summary>Every checkpoint file the golden description lists.</summary>
     public static IEnumerable<object[]> Files()
@@ -29,11 +27,41 @@ public sealed class TResNetGoldenTests
     }
 
     [TestMethod]
-    public void GoldenListsBothLayoutsAndFormats()
+    public void GoldenFilesAreTheOnesDescribed()
     {
+        // meta.files gives each MIIL-layout file's SHA-256: a stale or damaged copy fails here, not as a logit mismatch.
+        foreach (JsonProperty file in Meta.GetProperty("files").EnumerateObject())
+        {
+            using FileStream stream = File.OpenRead(Golden.PathOf(file.Name));
+            Assert.AreEqual(file.Value.GetString(), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream)), file.Name);
+        }
         string[] files = Files().Select(f => (string)f[0]).ToArray();
-        Assert.IsGreaterThanOrEqualTo(5, files.Length);
-        Assert.IsTrue(files.Any(f => f.Contains("timm")) && files.Any(f => f.EndsWith(".safetensors")) && files.Any(f => f.Contains("wrapped")));
+        Assert.IsTrue(files.Any(f => ExpectedLayout(f) == TResNetCheckpointLayout.Timm) && files.Any(f => f.EndsWith(".safetensors")) && files.Any(f => ExpectedLayout(f) == TResNetCheckpointLayout.Miil),
+            "both layouts and both formats are described");
+    }
+
+    /// <summary>The layout a file's description gives: meta.files are MIIL layout; extra_files say which.</summary>
+    private static TResNetCheckpointLayout ExpectedLayout(string file)
+    {
+        if (Meta.GetProperty("files").TryGetProperty(file, out _))
+        {
+            return TResNetCheckpointLayout.Miil;
+        }
+        string description = Meta.GetProperty("extra_files").GetProperty(file).GetString()!;
+        return description.Contains("MIIL-layout", StringComparison.OrdinalIgnoreCase) || !description.Contains("timm", StringComparison.OrdinalIgnoreCase)
+            ? TResNetCheckpointLayout.Miil
+            : TResNetCheckpointLayout.Timm;
+    }
+
+    [TestMethod]
+    public void StateDictIsTheReferenceLayout()
+    {
+        // meta.state_dict_keys in file order; released MIIL files have no num_batches_tracked, our model does.
+        using TResNet model = NewTinyModel();
+        string[] expected = TinyGolden.StateDict.Select(e => $"{e.Key}\t{string.Join(",", e.Shape)}").ToArray();
+        string[] actual = model.StateDictInReferenceOrder().Where(kv => !kv.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal))
+            .Select(kv => $"{kv.Key}\t{string.Join(",", kv.Value.shape)}").ToArray();
+        CollectionAssert.AreEqual(expected, actual);
     }
 
     [TestMethod]
@@ -42,8 +70,8 @@ public sealed class TResNetGoldenTests
     {
         using TResNet model = NewTinyModel();
         TResNetCheckpointInfo info = TResNetCheckpoint.Load(model, Golden.PathOf(file));
-        bool timm = file.Contains("timm");
-        Assert.AreEqual(timm ? TResNetCheckpointLayout.Timm : TResNetCheckpointLayout.Miil, info.Layout);
+        bool timm = ExpectedLayout(file) == TResNetCheckpointLayout.Timm;
+        Assert.AreEqual(ExpectedLayout(file), info.Layout);
         Assert.AreEqual(!timm, info.ConvertedInPlaceAbn, "MIIL layout converted, timm never");
         Assert.IsFalse(info.HeadReplaced);
         AssertLogits(model, "expected_logits", file);
@@ -53,7 +81,7 @@ public sealed class TResNetGoldenTests
     [DynamicData(nameof(Files))]
     public void WithoutConversionMiilFilesGivePlainBatchNormLogits(string file)
     {
-        if (file.Contains("timm"))
+        if (ExpectedLayout(file) == TResNetCheckpointLayout.Timm)
         {
             return;  // timm files hold already-converted weights: no plain-semantics reference for them
         }
@@ -66,12 +94,14 @@ public sealed class TResNetGoldenTests
     [TestMethod]
     public void WrappedCheckpointReturnsClassNames()
     {
-        string file = Files().Select(f => (string)f[0]).Single(f => f.Contains("wrapped"));
+        // The zoo's wrapper carries num_classes and idx_to_class: one distinct name per class, in index order.
+        string file = Files().Select(f => (string)f[0]).Single(f => Meta.GetProperty("extra_files").TryGetProperty(f, out JsonElement d) && d.GetString()!.Contains("wrapped", StringComparison.OrdinalIgnoreCase));
         using TResNet model = NewTinyModel();
         TResNetCheckpointInfo info = TResNetCheckpoint.Load(model, Golden.PathOf(file));
-        int classes = Meta.GetProperty("config").GetProperty("num_classes").GetInt32();
-        Assert.AreEqual(classes, info.CheckpointNumClasses);
-        CollectionAssert.AreEqual(Enumerable.Range(0, classes).Select(i => $"class_{i}").ToArray(), info.ClassNames!.ToArray());
+        Assert.AreEqual(TinyGolden.NumClasses, info.CheckpointNumClasses);
+        Assert.IsNotNull(info.ClassNames, "idx_to_class read");
+        Assert.HasCount(TinyGolden.NumClasses, info.ClassNames);
+        Assert.IsTrue(info.ClassNames.All(n => n.Length > 0) && info.ClassNames.Distinct().Count() == TinyGolden.NumClasses, string.Join(", ", info.ClassNames));
     }
 
     [TestMethod]
@@ -81,9 +111,9 @@ public sealed class TResNetGoldenTests
         (TResNet model, TResNetCheckpointInfo _) = TResNetCheckpoint.LoadModel(Golden.PathOf(file));
         using (model)
         {
-            JsonElement config = Meta.GetProperty("config");
-            CollectionAssert.AreEqual(config.GetProperty("layers").EnumerateArray().Select(e => e.GetInt32()).ToArray(), model.Architecture.Layers.ToArray());
-            Assert.AreEqual(config.GetProperty("num_features").GetInt32(), model.NumFeatures);
+            CollectionAssert.AreEqual(TinyGolden.Layers, model.Architecture.Layers.ToArray());
+            Assert.AreEqual(TinyGolden.Config.GetProperty("num_features").GetInt32(), model.NumFeatures);
+            Assert.AreEqual(TinyGolden.NumClasses, model.NumClasses);
             AssertLogits(model, "expected_logits", file);
         }
     }
@@ -92,9 +122,9 @@ public sealed class TResNetGoldenTests
     public void PooledFeaturesMatchTheReferenceEmbeddings()
     {
         using TResNet model = NewTinyModel();
-        TResNetCheckpoint.Load(model, Golden.PathOf("tresnet_tiny.safetensors"));
+        TResNetCheckpoint.Load(model, TinyGolden.Safetensors);
         model.eval();
-        foreach (JsonElement c in Tiny.Value.RootElement.GetProperty("cases").EnumerateArray())
+        foreach (JsonElement c in TinyGolden.Cases)
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
@@ -104,21 +134,12 @@ public sealed class TResNetGoldenTests
         }
     }
 
-    internal static TResNet NewTinyModel()
-    {
-        JsonElement config = Meta.GetProperty("config");
-        int[] layers = config.GetProperty("layers").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-        return new TResNet(
-            TResNetArchitecture.Custom(layers, config.GetProperty("width_factor").GetDouble()),
-            config.GetProperty("num_classes").GetInt32(),
-            config.GetProperty("do_bottleneck_head").GetBoolean() ? 512 : null,
-            config.GetProperty("in_chans").GetInt32());
-    }
+    internal static TResNet NewTinyModel() => TinyGolden.NewModel();
 
     internal static void AssertLogits(TResNet model, string field, string what)
     {
         model.eval();
-        foreach (JsonElement c in Tiny.Value.RootElement.GetProperty("cases").EnumerateArray())
+        foreach (JsonElement c in TinyGolden.Cases)
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
@@ -128,11 +149,7 @@ public sealed class TResNetGoldenTests
         }
     }
 
-    internal static Tensor Input(JsonElement c)
-    {
-        (double[] values, long[] shape) = Golden.Array(c.GetProperty("input"));
-        return tensor(values, shape).to(ScalarType.Float32);
-    }
+    internal static Tensor Input(JsonElement c) => TinyGolden.Input(c);
 
     private static double[] AsDoubles(Tensor t) => t.to(ScalarType.Float64).flatten().data<double>().ToArray();
 

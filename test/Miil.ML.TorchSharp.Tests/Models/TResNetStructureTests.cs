@@ -13,12 +13,12 @@ namespace Miil.ML.TorchSharp.Tests.Models;
 [TestClass]
 public sealed class TResNetStructureTests
 {
-    public static IEnumerable<object[]> KeyFiles() =>
-    [
-        ["tresnet_m_keys.txt", "M"],
-        ["tresnet_l_keys.txt", "L"],
-        ["tresnet_xl_keys.txt", "XL"],
-    ];
+    /// <summary>Every tresnet_{variant}_keys.txt of the MIIL layout (timm's key list is another layout).</summary>
+    public static IEnumerable<object[]> KeyFiles() => Directory.GetFiles(Golden.Directory, "tresnet_*_keys.txt")
+        .Select(Path.GetFileName)
+        .Where(f => !f!.Contains("_timm_", StringComparison.Ordinal))
+        .Order(StringComparer.Ordinal)
+        .Select(f => new object[] { f!, f!["tresnet_".Length..^"_keys.txt".Length].ToUpperInvariant() });
 
     public static IEnumerable<object[]> SummaryModels()
     {
@@ -34,7 +34,9 @@ public sealed class TResNetStructureTests
     public void StateDictKeysAndShapesAreTheReferences(string file, string variant)
     {
         string[] expected = File.ReadAllLines(Golden.PathOf(file)).Where(l => l.Length > 0).ToArray();
-        using var model = new TResNet(TResNetArchitecture.FromName(variant), numClasses: 80);
+        // The class count is the head's output size: the file's last weight of the head.
+        int classes = int.Parse(expected.Last(l => l.StartsWith("head.", StringComparison.Ordinal) && l.Split('\t')[0].EndsWith(".weight", StringComparison.Ordinal)).Split('\t')[1].Split(',')[0]);
+        using var model = new TResNet(TResNetArchitecture.FromName(variant), numClasses: classes);
         string[] actual = model.StateDictInReferenceOrder().Select(kv => $"{kv.Key}\t{string.Join(",", kv.Value.shape)}\t{DtypeName(kv.Value.dtype)}").ToArray();
         CollectionAssert.AreEquivalent(model.state_dict().Keys.ToArray(), actual.Select(a => a.Split('\t')[0]).ToArray(), "the ordering holds every state-dict entry");
         int first = FirstDifference(expected, actual);
@@ -51,7 +53,9 @@ public sealed class TResNetStructureTests
         int[] layers = m.GetProperty("layers").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         double width = m.GetProperty("width_factor").GetDouble();
         int classes = m.GetProperty("num_classes").GetInt32();
-        int? bottleneck = m.GetProperty("do_bottleneck_head").GetBoolean() ? 512 : null;
+        int? bottleneck = m.GetProperty("do_bottleneck_head").GetBoolean()
+            ? m.TryGetProperty("bottleneck_features", out JsonElement bottleneckWidth) ? bottleneckWidth.GetInt32() : TinyGolden.ReferenceBottleneckFeatures
+            : null;
 
         using var model = new TResNet(TResNetArchitecture.Custom(layers, width), classes, bottleneck);
         long trainable = model.parameters().Sum(p => p.numel());
@@ -123,9 +127,26 @@ public sealed class TResNetStructureTests
     [TestMethod]
     public void ArchitecturesAreData()
     {
-        Assert.AreSame(TResNetArchitecture.M, TResNetArchitecture.Custom([3, 4, 11, 3], 1.0));
-        Assert.AreEqual(76, TResNetArchitecture.L.Planes);
-        Assert.AreEqual(2656, TResNetArchitecture.XL.NumFeatures);
+        // Each summary model named tresnet_{variant}_... is that named variant: its layers, width and feature count.
+        using JsonDocument summary = Golden.Json("tresnet_summary.json");
+        int named = 0;
+        foreach (JsonProperty m in summary.RootElement.GetProperty("models").EnumerateObject())
+        {
+            string variant = m.Name.Split('_')[1].ToUpperInvariant();
+            if (variant is not ("M" or "L" or "XL"))
+            {
+                continue;
+            }
+            named++;
+            int[] layers = m.Value.GetProperty("layers").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            TResNetArchitecture architecture = TResNetArchitecture.FromName(variant);
+            Assert.AreSame(architecture, TResNetArchitecture.Custom(layers, m.Value.GetProperty("width_factor").GetDouble()), m.Name);
+            if (m.Value.TryGetProperty("num_features", out JsonElement features))
+            {
+                Assert.AreEqual(features.GetInt32(), architecture.NumFeatures, m.Name);
+            }
+        }
+        Assert.IsGreaterThan(0, named, "the summary names M, L or XL models");
         Assert.ThrowsExactly<ArgumentException>(() => TResNetArchitecture.Custom([1, 1, 1], 1.0));
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => TResNetArchitecture.Custom([1, 1, 1, 1], 0.001));
         Assert.ThrowsExactly<ArgumentException>(() => TResNetArchitecture.FromName("S"));

@@ -154,13 +154,15 @@ public static partial class TResNetCheckpoint
             }
         }
 
-        // A classifier of another class count is not loaded: the model keeps its fresh head.
+        // A classifier of another class count is not loaded: the model keeps its fresh classifier. The rest
+        // of the head (a bottleneck head's embedding) does not depend on the classes and is loaded.
         var skipped = new List<string>();
         bool headDiffers = target.Where(kv => kv.Key.StartsWith("head.", StringComparison.Ordinal))
             .Any(kv => source.TryGetValue(kv.Key, out Tensor? s) && !s.shape.SequenceEqual(kv.Value.shape));
         if (headDiffers)
         {
-            foreach (string key in source.Keys.Where(k => k.StartsWith("head.", StringComparison.Ordinal)).ToList())
+            foreach (string key in source.Keys.Where(k => k.StartsWith("head.", StringComparison.Ordinal)
+                && (!target.TryGetValue(k, out Tensor? t) || !t.shape.SequenceEqual(source[k].shape))).ToList())
             {
                 skipped.Add(key);
                 source.Remove(key);
@@ -168,7 +170,7 @@ public static partial class TResNetCheckpoint
         }
 
         var missing = target.Keys
-            .Where(k => !source.ContainsKey(k) && !k.EndsWith(".num_batches_tracked", StringComparison.Ordinal) && !(headDiffers && k.StartsWith("head.", StringComparison.Ordinal)))
+            .Where(k => !source.ContainsKey(k) && !k.EndsWith(".num_batches_tracked", StringComparison.Ordinal) && !skipped.Contains(k))
             .ToList();
         var wrongShape = source
             .Where(kv => !kv.Value.shape.SequenceEqual(target[kv.Key].shape))

@@ -54,10 +54,13 @@ public sealed record TResNetCheckpointInfo
     /// <summary>The training image size recorded by this library, if any.</summary>
     public int? ImageSize { get; init; }
 
-    /// <summary>Whether the checkpoint's head had another class count and was left out (the model keeps a fresh head).</summary>
+    /// <summary>
+    /// Whether the checkpoint's classifier had another class count and was left out (the model keeps its fresh
+    /// classifier; a bottleneck head's embedding, which does not depend on the classes, is still loaded).
+    /// </summary>
     public required bool HeadReplaced { get; init; }
 
-    /// <summary>The checkpoint keys not loaded because the head was replaced.</summary>
+    /// <summary>The checkpoint keys not loaded because the classifier was replaced: the head's keys whose shape follows the class count.</summary>
     public required IReadOnlyList<string> SkippedKeys { get; init; }
 }
 
