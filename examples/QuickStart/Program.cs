@@ -14,6 +14,7 @@ using Miil.ML.Reports;
 using Miil.ML.TorchSharp;
 using Miil.ML.TorchSharp.Models.TResNet;
 using Miil.ML.TorchSharp.Training;
+using Miil.ML.Examples;
 using QuickStart;
 using Spectre.Console;
 
@@ -74,6 +75,8 @@ try
         // ASL shifts probabilities up (the paper's scripts use 0.7-0.8); thresholds tuned per class on validation.
         Thresholds = { Selection = ThresholdSelection.TunedPerClass },
         CheckpointDirectory = o.CheckpointDirectory,
+        CheckpointEverySteps = o.CheckpointEverySteps,
+        Precision = o.Precision,
         Seed = o.Seed,
         Progress = progress,
     });
@@ -102,7 +105,8 @@ try
     network.SaveOnnx(onnx);
     // The scoring part only (images in, Score and PredictedLabels out): what an application loads.
     string zip = Path.Combine(o.Output, "model.zip");
-    ml.Model.Save(network, test.Schema, zip);
+    // Through a temporary file and a rename, like every file written here: a reader never sees half a zip.
+    Miil.ML.IO.AtomicFile.Write(zip, stream => ml.Model.Save(network, test.Schema, stream));
     Console.WriteLine($"Wrote {report}, {onnx} and {zip}.");
 
     // Reload the saved model as an application would, and score a few held-out images.
@@ -121,7 +125,7 @@ try
     // The floor to beat: every image scored with the class frequencies of the training set (ties counted
     // as ties, so each class's AP is its prevalence in the held-out split).
     double baseline = FrequencyBaseline(ml, labelMapper.Transform(train), labelMapper.Transform(test), classes.Count);
-    Console.WriteLine($"Done in {clock.Elapsed.TotalSeconds:F0} s.");
+    Console.WriteLine($"Done in {clock.Elapsed.TotalSeconds:F0} s ({network.Precision} training; peak memory {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576} MiB).");
     Console.WriteLine($"Held-out mAP: {100 * metrics.MeanAveragePrecision:F2}% (label-frequency baseline: {100 * baseline:F2}%)");
     return 0;
 }

@@ -15,6 +15,8 @@ internal sealed record QuickStartOptions
     public float LearningRate { get; init; } = 2e-3f;
     public string Output { get; init; } = Path.Combine(Directory.GetCurrentDirectory(), "quickstart-output");
     public string? CheckpointDirectory { get; init; }
+    public int? CheckpointEverySteps { get; init; }
+    public Miil.ML.TorchSharp.Training.TrainingPrecision Precision { get; init; }
     public int Seed { get; init; }
     public bool Plain { get; init; } = Console.IsOutputRedirected;
 
@@ -33,7 +35,9 @@ internal sealed record QuickStartOptions
           --learning-rate X    peak OneCycle learning rate [0.002]
           --output DIR         output folder [./quickstart-output]
           --checkpoints DIR    checkpoint folder; a run finds its checkpoint there and resumes [none]
+          --checkpoint-every N also write the checkpoint every N steps, not only per epoch [off]
           --seed N             seed of data and training [0]
+          --precision P        float32 or bfloat16 (mixed precision; pays on CPUs with fast bfloat16) [float32]
           --plain              plain log lines instead of a progress bar (default when output is redirected)
         """;
 
@@ -62,6 +66,16 @@ internal sealed record QuickStartOptions
                 },
                 "--output" => options with { Output = Path.GetFullPath(Value()) },
                 "--checkpoints" => options with { CheckpointDirectory = Path.GetFullPath(Value()) },
+                "--precision" => options with
+                {
+                    Precision = Value().ToLowerInvariant() switch
+                    {
+                        "float32" => Miil.ML.TorchSharp.Training.TrainingPrecision.Float32,
+                        "bfloat16" => Miil.ML.TorchSharp.Training.TrainingPrecision.BFloat16,
+                        _ => throw new ArgumentException($"Option {name} takes float32 or bfloat16, got '{args[i]}'."),
+                    },
+                },
+                "--checkpoint-every" => options with { CheckpointEverySteps = Int() },
                 "--seed" => options with { Seed = int.TryParse(Value(), CultureInfo.InvariantCulture, out int s) ? s : throw new ArgumentException($"Option {name} needs a whole number.") },
                 "--plain" => options with { Plain = true },
                 _ => throw new ArgumentException($"Unknown option '{name}'.\n\n{Usage}"),
@@ -70,6 +84,10 @@ internal sealed record QuickStartOptions
         if (options.Classes > Miil.ML.Datasets.SyntheticShapes.MaxClasses)
         {
             throw new ArgumentException($"--classes {options.Classes}: the built-in data has at most {Miil.ML.Datasets.SyntheticShapes.MaxClasses} classes.");
+        }
+        if (options.CheckpointEverySteps is not null && options.CheckpointDirectory is null)
+        {
+            throw new ArgumentException("--checkpoint-every needs --checkpoints DIR.");
         }
         if (options.ImageSize % 4 != 0)
         {

@@ -22,9 +22,14 @@ internal static class PeakMemory
     }
 
     /// <summary>Peak resident set since the last reset, in MiB (NaN where /proc is absent).</summary>
-    public static double MiB()
+    public static double MiB() => Status("VmHWM:");
+
+    /// <summary>The resident set now, in MiB (NaN where /proc is absent).</summary>
+    public static double CurrentMiB() => Status("VmRSS:");
+
+    private static double Status(string field)
     {
-        string? line = File.Exists("/proc/self/status") ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)) : null;
+        string? line = File.Exists("/proc/self/status") ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal)) : null;
         return line is null ? double.NaN : long.Parse(line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
     }
 }

@@ -17,7 +17,8 @@ namespace Miil.ML.Benchmarks;
 /// Training benchmarks on the built-in data: <c>train overhead</c> (Fit through the IDataView
 /// pipeline vs a plain TorchSharp loop over pre-made tensors, same model, batch and steps),
 /// <c>train memory</c> (peak RSS per epoch over a long run) and <c>train losses</c> (ASL vs focal vs
-/// BCE, same seed and budget, held-out mAP).
+/// BCE, same seed and budget, held-out mAP); <c>train precision</c> and <c>train precision-accuracy</c>
+/// compare float32 and bfloat16 training (<see cref="PrecisionBenchmark"/>).
 /// </summary>
 internal static class TrainingBenchmark
 {
@@ -34,7 +35,10 @@ internal static class TrainingBenchmark
                 "overhead" => Overhead(folder, args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : Environment.ProcessorCount),
                 "memory" => Memory(folder, args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 30),
                 "losses" => Losses(folder),
-                _ => throw new ArgumentException($"Unknown mode '{mode}': overhead [decode workers], memory [epochs] or losses."),
+                "precision" => PrecisionBenchmark.Throughput(args[1..]),
+                "precision-accuracy" => PrecisionBenchmark.Accuracy(folder),
+                "transfer" => TransferBenchmark.Run(folder),
+                _ => throw new ArgumentException($"Unknown mode '{mode}': overhead [decode workers], memory [epochs], losses, precision [--config M:224:16] [--rounds 3], precision-accuracy or transfer."),
             };
         }
         finally

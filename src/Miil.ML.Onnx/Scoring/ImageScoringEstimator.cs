@@ -41,16 +41,9 @@ public sealed class ImageScoringEstimator : IEstimator<ImageScoringTransformer>
         {
             SkipUnreadableImages = Options.SkipUnreadableImages,
         };
-        try
-        {
-            ITransformer stock = StockChain(fromPaths).Fit(input);
-            return new ImageScoringTransformer(scorer, stock, Options);
-        }
-        catch
-        {
-            scorer.Dispose();
-            throw;
-        }
+        // The image column is checked above; the stock chain is fitted only when the model is saved.
+        DataViewSchema schema = input.Schema;
+        return new ImageScoringTransformer(scorer, () => StockChain(fromPaths).Fit(new EmptyDataView(schema)), Options);
     }
 
     /// <inheritdoc />

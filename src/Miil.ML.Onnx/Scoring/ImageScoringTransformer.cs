@@ -17,9 +17,14 @@ namespace Miil.ML.Onnx.Scoring;
 public sealed class ImageScoringTransformer : ITransformer, IDisposable
 {
     private readonly OnnxImageScorer _scorer;
-    private readonly ITransformer _stock;
 
-    internal ImageScoringTransformer(OnnxImageScorer scorer, ITransformer stock, ImageScoringOptions options)
+    /// <summary>
+    /// Fits the equivalent stock chain, only when the model is saved: fitted, ML.NET's ONNX transformer opens
+    /// a second session on the same model, which scoring never uses.
+    /// </summary>
+    private readonly Func<ITransformer> _stock;
+
+    internal ImageScoringTransformer(OnnxImageScorer scorer, Func<ITransformer> stock, ImageScoringOptions options)
     {
         _scorer = scorer;
         _stock = stock;
@@ -74,8 +79,26 @@ public sealed class ImageScoringTransformer : ITransformer, IDisposable
     /// <inheritdoc />
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new ScoringRowMapper(this, inputSchema, GetOutputSchema(inputSchema));
 
+    /// <summary>Writes the model as an NVIDIA Triton model repository entry (see <see cref="Serving.TritonRepository"/>); returns the model's folder.</summary>
+    /// <param name="repository">The model repository folder.</param>
+    /// <param name="modelName">The model's name (its folder); null for "multilabel".</param>
+    /// <param name="options">Batching and instances.</param>
+    public string SaveTritonRepository(string repository, string? modelName = null, Serving.TritonOptions? options = null)
+        => Serving.TritonRepository.Save(_scorer.ModelBytes, repository, modelName, options);
+
     /// <summary>Saves the equivalent chain of stock transforms (the model's bytes embedded).</summary>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => _stock.Save(ctx);
+    void ICanSaveModel.Save(ModelSaveContext ctx)
+    {
+        ITransformer stock = _stock();
+        try
+        {
+            stock.Save(ctx);
+        }
+        finally
+        {
+            (stock as IDisposable)?.Dispose();
+        }
+    }
 
     /// <inheritdoc />
     public void Dispose() => _scorer.Dispose();

@@ -38,24 +38,13 @@ internal static class ModelZipLoader
             throw new InvalidOperationException($"Model '{path}' holds a Miil.ML ONNX model but ML.NET cannot load the zip ({e.Message}). Save it again with mlContext.Model.Save.", e);
         }
         string? folder = (stock as IEnumerable<ITransformer>)?.OfType<ImageLoadingTransformer>().FirstOrDefault()?.ImageFolder;
+        // The loaded chain holds a second ONNX Runtime session on the same model: what it tells (the input
+        // schema, the image folder) is kept, the chain is not; saving again fits an equivalent one.
+        (stock as IDisposable)?.Dispose();
         ImageScoringOptions resolved = options with { ImageFolder = options.ImageFolder ?? (string.IsNullOrEmpty(folder) ? null : folder) };
         resolved.Validate();
-        var scorer = new OnnxImageScorer(context, onnx, resolved.ImageFolder,
-            resolved.GpuDeviceId ?? context.GpuDeviceId, resolved.FallbackToCpu ?? context.FallbackToCpu, $"the ONNX model in '{path}'", resolved.IntraOpThreads)
-        {
-            SkipUnreadableImages = resolved.SkipUnreadableImages,
-        };
-        var transformer = new ImageScoringTransformer(scorer, stock, resolved);
-        try
-        {
-            transformer.GetOutputSchema(inputSchema);
-            return transformer;
-        }
-        catch
-        {
-            transformer.Dispose();
-            throw;
-        }
+        var estimator = new ImageScoringEstimator(context, onnx, $"the ONNX model in '{path}'", resolved);
+        return estimator.Fit(new EmptyDataView(inputSchema));
     }
 
     /// <summary>
@@ -63,9 +52,9 @@ internal static class ModelZipLoader
     /// model in an entry <c>.../OnnxModel</c>: a length, then the bytes; other ONNX steps such as a
     /// normalisation or thresholds graph are told apart by the contract's outputs).
     /// </summary>
-    private static byte[] EmbeddedOnnx(string path)
+    internal static byte[] EmbeddedOnnx(string path)
     {
-        if (!StartsLikeZip(path))
+        if (!LooksLikeZip(path))
         {
             throw new InvalidOperationException(LooksLikeOnnx(path)
                 ? $"Model '{path}' is an ONNX model, not a model zip: score it with mlContext.MultiLabel().ScoreImages(\"{path}\"). LoadModel reads the .zip that mlContext.Model.Save writes."
@@ -152,7 +141,7 @@ internal static class ModelZipLoader
         }
     }
 
-    private static bool StartsLikeZip(string path)
+    internal static bool LooksLikeZip(string path)
     {
         Span<byte> head = stackalloc byte[4];
         using FileStream stream = File.OpenRead(path);

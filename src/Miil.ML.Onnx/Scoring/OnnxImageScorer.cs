@@ -8,18 +8,17 @@ namespace Miil.ML.Onnx.Scoring;
 /// Scores images in batches with a multi-label ONNX model of <see cref="OnnxModelContract"/>: one
 /// preprocessing pass per batch as the model's record says (in parallel slices), one ONNX Runtime call
 /// per batch on an OrtValue over a pooled buffer.
-/// Thread-safe for concurrent <c>Score</c> calls (ONNX Runtime sessions are); dispose it to
-/// release the session.
+/// Thread-safe for concurrent <c>Score</c> calls (ONNX Runtime sessions are). Dispose releases the
+/// session as soon as the calls in flight end; a call after that opens it again (ML.NET's
+/// PredictionEngine disposes the transformer it was made from, so a shared transformer must survive it).
 /// </summary>
 public sealed class OnnxImageScorer : IDisposable
 {
-    private readonly OnnxSession _session;
+    private readonly SharedSession _session;
     private readonly ImagePreprocessor _preprocessor;
     private readonly System.Buffers.ArrayPool<float> _buffers = System.Buffers.ArrayPool<float>.Create(1 << 28, 4);
     private readonly MLContext _context;
 
-    /// <summary>One set of run options for every call (ONNX Runtime only reads them during a run).</summary>
-    private readonly RunOptions _runOptions = new();
     private long _skipped;
 
     private static readonly string[] InputNames = [OnnxModelContract.InputName];
@@ -39,11 +38,15 @@ public sealed class OnnxImageScorer : IDisposable
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(model);
         _context = mlContext;
-        _session = OnnxSessionFactory.Create(model, gpuDeviceId, fallbackToCpu,
-            warning => ContextLog.Warning(mlContext, nameof(OnnxImageScorer), warning), intraOpThreads);
+        ModelBytes = model;
+        _session = new SharedSession(() => OnnxSessionFactory.Create(model, gpuDeviceId, fallbackToCpu,
+            warning => ContextLog.Warning(mlContext, nameof(OnnxImageScorer), warning), intraOpThreads));
         try
         {
-            Model = MultiLabelOnnxModel.Read(_session.Session, source);
+            using (SharedSession.Lease lease = _session.Acquire())
+            {
+                Model = MultiLabelOnnxModel.Read(lease.Session.Session, source);
+            }
             // A caller that runs several calls at once shares the cores among them: for decoding as for ONNX Runtime.
             _preprocessor = new ImagePreprocessor(mlContext, Model.Preprocessing, imageFolder, workers: intraOpThreads);
         }
@@ -56,6 +59,9 @@ public sealed class OnnxImageScorer : IDisposable
 
     /// <summary>The model's classes, thresholds and preprocessing.</summary>
     public MultiLabelOnnxModel Model { get; }
+
+    /// <summary>The ONNX model it scores with.</summary>
+    internal byte[] ModelBytes { get; }
 
     /// <summary>
     /// Score unreadable images (missing, empty, damaged, too large) as missing values (NaN scores, no
@@ -84,6 +90,12 @@ public sealed class OnnxImageScorer : IDisposable
         using PreparedBatch batch = Prepare(images);
         return Run(batch);
     }
+
+    /// <summary>The preprocessing the model's record asks for (what callers that decode themselves use).</summary>
+    internal ImagePreprocessor Preprocessor => _preprocessor;
+
+    /// <summary>An empty batch of <paramref name="count"/> images in a pooled buffer, for callers that fill it themselves.</summary>
+    internal PreparedBatch NewBatch(int count) => new(_buffers, count, count * _preprocessor.Length);
 
     /// <summary>The model input of a batch of image files (the preprocessing half of <see cref="Score(IReadOnlyList{string})"/>).</summary>
     internal PreparedBatch Prepare(IReadOnlyList<string> paths)
@@ -152,7 +164,8 @@ public sealed class OnnxImageScorer : IDisposable
         }
         using var tensor = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, batch.Input.AsMemory(0, n * _preprocessor.Length),
             [n, 3, Model.ImageSize, Model.ImageSize]);
-        using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Session.Run(_runOptions, InputNames, [tensor], OutputNames);
+        using SharedSession.Lease lease = _session.Acquire();
+        using IDisposableReadOnlyCollection<OrtValue> outputs = lease.Session.Session.Run(lease.RunOptions, InputNames, [tensor], OutputNames);
         float[] scores = outputs[0].GetTensorDataAsSpan<float>()[..(n * classes)].ToArray();
         bool[] decisions = outputs[1].GetTensorDataAsSpan<bool>()[..(n * classes)].ToArray();
         for (int i = 0; i < n && batch.Missing is not null; i++)
@@ -166,12 +179,8 @@ public sealed class OnnxImageScorer : IDisposable
         return (scores, decisions);
     }
 
-    /// <inheritdoc />
-    public void Dispose()
-    {
-        _session.Dispose();
-        _runOptions.Dispose();
-    }
+    /// <summary>Releases the ONNX Runtime session (once the calls in flight end); the scorer stays usable and reopens it when called again.</summary>
+    public void Dispose() => _session.Close();
 }
 
 /// <summary>A batch's model input in a rented buffer; disposing gives the buffer back.</summary>

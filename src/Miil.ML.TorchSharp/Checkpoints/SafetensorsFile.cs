@@ -42,15 +42,20 @@ internal static class SafetensorsFile
         }
         byte[] headerBytes = new byte[headerLength];
         stream.ReadExactly(headerBytes);
-        JsonObject header;
+        List<KeyValuePair<string, JsonNode?>> header;
         try
         {
-            header = JsonNode.Parse(Encoding.UTF8.GetString(headerBytes).TrimEnd(' ')) as JsonObject
+            JsonObject parsed = JsonNode.Parse(Encoding.UTF8.GetString(headerBytes).TrimEnd(' ')) as JsonObject
                 ?? throw new JsonException("the header is not a JSON object");
+            header = [.. parsed];  // JsonObject finds a repeated name only when its properties are first read
         }
         catch (JsonException e)
         {
             throw new CheckpointFormatException(path, $"the safetensors header is not valid JSON ({e.Message}).", e);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointFormatException(path, $"the safetensors header names an entry twice ({e.Message}).", e);
         }
 
         long dataStart = 8 + (long)headerLength;

@@ -76,8 +76,13 @@ public static class OnnxExporter
         {
             logits = network.ToOnnx(graph, OnnxModelContract.InputName);
         }
+        if (options.Precision == OnnxPrecision.Float16)
+        {
+            logits = Float16Graph.Convert(graph.Graph, OnnxModelContract.InputName, logits);
+        }
         return OnnxModelContract.Complete(graph, logits, description, options.IncludeLogits,
             producer: typeof(OnnxExporter).Assembly.GetName().Name ?? "Miil.ML.TorchSharp",
-            description: $"{network.Family} with {classes} classes, exported for {options.ImageSize} x {options.ImageSize} inputs.");
+            description: $"{network.Family} with {classes} classes, exported for {options.ImageSize} x {options.ImageSize} inputs"
+                + (options.Precision == OnnxPrecision.Float16 ? ", float16 weights and arithmetic." : "."));
     }
 }

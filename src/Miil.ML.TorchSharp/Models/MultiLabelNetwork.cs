@@ -72,8 +72,37 @@ public abstract class MultiLabelNetwork : nn.Module<Tensor, Tensor>
     /// <summary>Adds the nodes that compute the logits from <paramref name="input"/> and returns the logits' value name.</summary>
     internal abstract string ToOnnx(OnnxGraphBuilder graph, string input);
 
-    /// <summary>The parameters of the head (what fine-tuning trains first, with the body frozen).</summary>
-    internal abstract IEnumerable<(string Name, global::TorchSharp.Modules.Parameter Parameter)> HeadParameters();
+    /// <summary>The name of the head module, a direct child (what fine-tuning trains first, with the body frozen).</summary>
+    internal abstract string HeadModuleName { get; }
+
+    /// <summary>The parameters of the head, with their state-dict names.</summary>
+    internal IEnumerable<(string Name, global::TorchSharp.Modules.Parameter Parameter)> HeadParameters()
+        => named_parameters().Where(p => IsHead(p.name));
+
+    /// <summary>Whether a parameter, buffer or module name belongs to the head.</summary>
+    internal bool IsHead(string name) => name == HeadModuleName || name.StartsWith(HeadModuleName + ".", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Freezes or thaws the body for fine-tuning: frozen, its parameters take no gradient and its norm
+    /// layers keep their running statistics (eval mode) while the head trains. Call after <c>train()</c>.
+    /// </summary>
+    internal void FreezeBody(bool frozen)
+    {
+        foreach ((string name, global::TorchSharp.Modules.Parameter parameter) in named_parameters().Where(p => !IsHead(p.name)))
+        {
+            parameter.requires_grad = !frozen;
+        }
+        if (frozen)
+        {
+            foreach ((string name, nn.Module module) in named_modules().Where(m => m.name.Length > 0 && !IsHead(m.name)))
+            {
+                if (module is Layers.BatchNormAct2d or global::TorchSharp.Modules.BatchNorm2d)
+                {
+                    module.eval();
+                }
+            }
+        }
+    }
 
     /// <summary>A freshly initialised twin on <paramref name="device"/>.</summary>
     internal MultiLabelNetwork NewOfSameShape(Device device)

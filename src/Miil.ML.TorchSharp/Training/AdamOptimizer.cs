@@ -17,19 +17,28 @@ internal sealed class AdamOptimizer : IDisposable
     public const double Epsilon = 1e-8;
 
     private readonly IReadOnlyList<(string Name, Parameter Parameter, bool Decay)> _parameters;
+    private readonly double[] _rateFactors;
     private readonly Tensor[] _expAvg;
     private readonly Tensor[] _expAvgSq;
     private readonly double _weightDecay;
     private readonly WeightDecayKind _kind;
 
-    public AdamOptimizer(IReadOnlyList<(string Name, Parameter Parameter, bool Decay)> parameters, double weightDecay, WeightDecayKind kind)
+    /// <param name="parameters">Each parameter with its name and whether weight decay applies.</param>
+    /// <param name="weightDecay">Weight decay.</param>
+    /// <param name="kind">How the decay enters.</param>
+    /// <param name="rateFactor">Each parameter's factor on the learning rate (fine-tuning's lower body rate); null for 1.</param>
+    public AdamOptimizer(IReadOnlyList<(string Name, Parameter Parameter, bool Decay)> parameters, double weightDecay, WeightDecayKind kind, Func<string, double>? rateFactor = null)
     {
         _parameters = parameters;
+        _rateFactors = parameters.Select(p => rateFactor?.Invoke(p.Name) ?? 1.0).ToArray();
         _weightDecay = weightDecay;
         _kind = kind;
         _expAvg = parameters.Select(p => zeros_like(p.Parameter).DetachFromDisposeScope()).ToArray();
         _expAvgSq = parameters.Select(p => zeros_like(p.Parameter).DetachFromDisposeScope()).ToArray();
     }
+
+    /// <summary>The parameters' names, in the order <see cref="Step"/> takes gradients.</summary>
+    public IEnumerable<string> ParameterNames => _parameters.Select(p => p.Name);
 
     /// <summary>Steps taken (PyTorch's per-parameter <c>step</c>; the same for all parameters here).</summary>
     public long StepCount { get; private set; }
@@ -37,40 +46,60 @@ internal sealed class AdamOptimizer : IDisposable
     /// <summary>Weights get decay, biases and 1-D parameters (norm scales and shifts) do not: the reference's add_weight_decay.</summary>
     public static bool Decays(string name, Parameter parameter) => parameter.dim() > 1 && !name.EndsWith(".bias", StringComparison.Ordinal);
 
-    public void Step(double learningRate, double beta1)
+    /// <summary>One step from the parameters' own gradients, or from <paramref name="gradients"/> (one per parameter, in order; float32) where given.</summary>
+    public void Step(double learningRate, double beta1, IReadOnlyList<Tensor?>? gradients = null)
     {
         StepCount++;
         double bias1 = 1 - Math.Pow(beta1, StepCount);
         double bias2Sqrt = Math.Sqrt(1 - Math.Pow(Beta2, StepCount));
         // Scalars held by using for the whole loop: temporaries could be freed mid-call (see Numerics.Scalars).
-        using Scalar weightDecay = _weightDecay.ToScalar(), shrink = (1 - learningRate * _weightDecay).ToScalar();
+        using Scalar weightDecay = _weightDecay.ToScalar();
         using Scalar beta1Scalar = beta1.ToScalar(), oneMinusBeta1 = (1 - beta1).ToScalar(), beta2 = Beta2.ToScalar(), oneMinusBeta2 = (1 - Beta2).ToScalar();
-        using Scalar bias2 = bias2Sqrt.ToScalar(), epsilon = Epsilon.ToScalar(), step = (-learningRate / bias1).ToScalar();
-        using IDisposable noGrad = no_grad();
-        for (int i = 0; i < _parameters.Count; i++)
+        using Scalar bias2 = bias2Sqrt.ToScalar(), epsilon = Epsilon.ToScalar();
+        // One step size and one decoupled shrink per learning-rate factor (the body's and the head's when fine-tuning).
+        var steps = new Dictionary<double, (Scalar Step, Scalar Shrink)>();
+        try
         {
-            using var scope = NewDisposeScope();
-            (_, Parameter p, bool decay) = _parameters[i];
-            Tensor? grad = p.grad;
-            if (grad is null)
+            using IDisposable noGrad = no_grad();
+            for (int i = 0; i < _parameters.Count; i++)
             {
-                continue;
+                using var scope = NewDisposeScope();
+                (_, Parameter p, bool decay) = _parameters[i];
+                Tensor? grad = gradients is null ? p.grad : gradients[i];
+                if (grad is null)
+                {
+                    continue;
+                }
+                double rate = learningRate * _rateFactors[i];
+                if (!steps.TryGetValue(_rateFactors[i], out (Scalar Step, Scalar Shrink) scalars))
+                {
+                    scalars = ((-rate / bias1).ToScalar(), (1 - rate * _weightDecay).ToScalar());
+                    steps[_rateFactors[i]] = scalars;
+                }
+                if (decay && _weightDecay != 0)
+                {
+                    if (_kind == WeightDecayKind.CoupledL2)
+                    {
+                        grad = grad.add(p, alpha: weightDecay);
+                    }
+                    else
+                    {
+                        p.mul_(scalars.Shrink);
+                    }
+                }
+                _expAvg[i].mul_(beta1Scalar).add_(grad, alpha: oneMinusBeta1);
+                _expAvgSq[i].mul_(beta2).addcmul_(grad, grad, value: oneMinusBeta2);
+                Tensor denom = _expAvgSq[i].sqrt().div_(bias2).add_(epsilon, Scalars.One);  // add_(Scalar) alone passes a temporary alpha
+                p.addcdiv_(_expAvg[i], denom, value: scalars.Step);
             }
-            if (decay && _weightDecay != 0)
+        }
+        finally
+        {
+            foreach ((Scalar step, Scalar shrink) in steps.Values)
             {
-                if (_kind == WeightDecayKind.CoupledL2)
-                {
-                    grad = grad.add(p, alpha: weightDecay);
-                }
-                else
-                {
-                    p.mul_(shrink);
-                }
+                step.Dispose();
+                shrink.Dispose();
             }
-            _expAvg[i].mul_(beta1Scalar).add_(grad, alpha: oneMinusBeta1);
-            _expAvgSq[i].mul_(beta2).addcmul_(grad, grad, value: oneMinusBeta2);
-            Tensor denom = _expAvgSq[i].sqrt().div_(bias2).add_(epsilon, Scalars.One);  // add_(Scalar) alone passes a temporary alpha
-            p.addcdiv_(_expAvg[i], denom, value: step);
         }
     }
 

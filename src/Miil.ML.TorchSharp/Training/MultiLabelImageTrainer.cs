@@ -46,7 +46,9 @@ public abstract class MultiLabelImageTrainer<TTransformer> : IEstimator<TTransfo
             ?? (_options.CheckpointDirectory is string directory ? TrainingCheckpoint.SeedOf(Path.Combine(directory, TrainingCheckpoint.FileName)) : null)
             ?? ((IHostEnvironment)_context).Register("Miil.ML." + _options.TrainerName).Rand.Next();
         TrainingResult result;
-        using (var loop = new TrainingLoop(_context, _options, seed, train.ClassCount, CreateNetwork))
+        // Outside the loop's seeding lock: resolving starting weights may download them.
+        Func<int, MultiLabelNetwork> createNetwork = PrepareNetwork();
+        using (var loop = new TrainingLoop(_context, _options, seed, train.ClassCount, createNetwork))
         {
             result = loop.Run(train, validation);
         }
@@ -103,6 +105,12 @@ public abstract class MultiLabelImageTrainer<TTransformer> : IEstimator<TTransfo
 
     /// <summary>The family's network for <paramref name="classCount"/> classes, with its starting weights loaded.</summary>
     private protected abstract MultiLabelNetwork CreateNetwork(int classCount);
+
+    /// <summary>
+    /// Gets what building the network needs before training starts (a family resolves, and if need be
+    /// downloads, its starting weights here) and returns how to build it for a class count.
+    /// </summary>
+    private protected virtual Func<int, MultiLabelNetwork> PrepareNetwork() => CreateNetwork;
 
     /// <summary>The fitted model around a trained network (which it then owns).</summary>
     private protected abstract TTransformer CreateTransformer(TrainedModel model);

@@ -1,7 +1,9 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Miil.ML.Evaluation;
+using Miil.ML.Onnx;
 using Miil.ML.Onnx.Scoring;
+using Miil.ML.TorchSharp.Export;
 using Miil.ML.TorchSharp.Models;
 
 namespace Miil.ML.TorchSharp.Training;
@@ -19,6 +21,7 @@ public abstract class MultiLabelImageTransformer<TNetwork> : ITransformer, IDisp
     where TNetwork : MultiLabelNetwork
 {
     private readonly TrainingResult _result;
+    private TNetwork? _network;
 
     private protected MultiLabelImageTransformer(TrainedModel model)
     {
@@ -26,16 +29,19 @@ public abstract class MultiLabelImageTransformer<TNetwork> : ITransformer, IDisp
         OnnxModel = model.Onnx;
         _result = model.Result;
         ImageSize = model.ImageSize;
-        Network = (TNetwork)model.Result.Network;
+        _network = (TNetwork)model.Result.Network;
     }
 
     /// <summary>The batched ONNX scorer this transformer runs.</summary>
     public ImageScoringTransformer Scorer { get; }
 
     /// <summary>The selected network (CPU, eval mode), e.g. for continued training or feature extraction. Owned by this transformer.</summary>
-    public TNetwork Network { get; }
+    /// <exception cref="ObjectDisposedException">The transformer was disposed (which releases the network; scoring keeps working).</exception>
+    public TNetwork Network => _network ?? throw new ObjectDisposedException(GetType().Name,
+        "The TorchSharp network was released when this transformer was disposed; scoring still works. ML.NET's PredictionEngine disposes the transformer "
+        + "it was made from when the engine is disposed: create engines with new PredictionEngineOptions { OwnsTransformer = false } to keep the network.");
 
-    /// <summary>The exported ONNX model (what <see cref="SaveOnnx"/> writes).</summary>
+    /// <summary>The exported ONNX model (what <see cref="SaveOnnx(string)"/> writes).</summary>
     public byte[] OnnxModel { get; }
 
     /// <summary>Class names, in score-slot order.</summary>
@@ -59,6 +65,12 @@ public abstract class MultiLabelImageTransformer<TNetwork> : ITransformer, IDisp
     /// <summary>Full metrics of the selected model on the validation set, with the chosen thresholds; null without a validation set.</summary>
     public MultiLabelMetrics? ValidationMetrics => _result.ValidationMetrics;
 
+    /// <summary>
+    /// The precision the run trained in (its last part, if it resumed): <see cref="MultiLabelTrainerOptions.Precision"/>, or
+    /// float32 where bfloat16 was asked for on a CPU without bfloat16 instructions.
+    /// </summary>
+    public TrainingPrecision Precision => _result.Precision;
+
     /// <summary>Unreadable images skipped over the run (with <see cref="MultiLabelTrainerOptions.SkipUnreadableImages"/>).</summary>
     public int SkippedImages => _result.SkippedImages;
 
@@ -67,11 +79,34 @@ public abstract class MultiLabelImageTransformer<TNetwork> : ITransformer, IDisp
 
     /// <summary>Writes the ONNX model (atomically).</summary>
     /// <param name="path">The .onnx file.</param>
-    public void SaveOnnx(string path)
+    public void SaveOnnx(string path) => SaveOnnx(path, OnnxPrecision.Float32);
+
+    /// <summary>
+    /// Writes the ONNX model (atomically) in float32 (<see cref="OnnxModel"/>) or float16 (exported again
+    /// from <see cref="Network"/> with the same classes, thresholds and preprocessing, for GPU scoring).
+    /// </summary>
+    /// <param name="path">The .onnx file.</param>
+    /// <param name="precision">The weights' and arithmetic's format.</param>
+    public void SaveOnnx(string path, OnnxPrecision precision)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        Miil.ML.IO.AtomicFile.Write(path, stream => stream.Write(OnnxModel));
+        byte[] bytes = precision == OnnxPrecision.Float32 ? OnnxModel : OnnxExporter.Export(Network, new OnnxExportOptions
+        {
+            ImageSize = ImageSize,
+            ClassNames = ClassNames,
+            Thresholds = Thresholds,
+            Preprocessing = Scorer.Model.Preprocessing,
+            Precision = precision,
+        });
+        Miil.ML.IO.AtomicFile.Write(path, stream => stream.Write(bytes));
     }
+
+    /// <summary>Writes the model as an NVIDIA Triton model repository entry (see <see cref="Onnx.Serving.TritonRepository"/>); returns the model's folder.</summary>
+    /// <param name="repository">The model repository folder.</param>
+    /// <param name="modelName">The model's name (its folder); null for "multilabel".</param>
+    /// <param name="options">Batching and instances.</param>
+    public string SaveTritonRepository(string repository, string? modelName = null, Onnx.Serving.TritonOptions? options = null)
+        => Onnx.Serving.TritonRepository.Save(OnnxModel, repository, modelName, options);
 
     /// <inheritdoc />
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Scorer.GetOutputSchema(inputSchema);
@@ -85,11 +120,15 @@ public abstract class MultiLabelImageTransformer<TNetwork> : ITransformer, IDisp
     /// <inheritdoc />
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)Scorer).Save(ctx);
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Releases the network's native memory and the ONNX Runtime session. Scoring stays possible (the
+    /// session reopens on the next call, as ML.NET's PredictionEngine disposes the transformer it was made
+    /// from); <see cref="Network"/> does not.
+    /// </summary>
     public void Dispose()
     {
         Scorer.Dispose();
-        Network.Dispose();
+        Interlocked.Exchange(ref _network, null)?.Dispose();
         GC.SuppressFinalize(this);
     }
 }

@@ -73,6 +73,38 @@ public abstract class MultiLabelTrainerOptions
     /// <remarks>At 0.9997 the average needs thousands of steps to leave the initial weights; on short runs the raw model wins the selection.</remarks>
     public double? EmaDecay { get; set; } = 0.9997;
 
+    /// <summary>
+    /// Arithmetic of the forward and backward passes. Default <see cref="TrainingPrecision.Float32"/>.
+    /// <see cref="TrainingPrecision.BFloat16"/> is mixed precision (float32 master weights, optimiser,
+    /// batch norm, loss, EMA and checkpoints, so a run resumes in either precision); it pays on hardware
+    /// with fast bfloat16 (AMD Zen 4 and later, Intel CPUs with AMX, NVIDIA Ampere and later). A CPU
+    /// without bfloat16 instructions trains in float32 instead, with a warning, unless
+    /// <see cref="ForceBFloat16"/> is set.
+    /// </summary>
+    public TrainingPrecision Precision { get; set; } = TrainingPrecision.Float32;
+
+    /// <summary>Train in bfloat16 even on a CPU without bfloat16 instructions (libtorch emulates it, several times slower). Default false.</summary>
+    public bool ForceBFloat16 { get; set; }
+
+    /// <summary>
+    /// Whether batch norm runs with float32 weights and statistics inside the bfloat16 passes (default,
+    /// measured: see docs/training.md) or wholly in bfloat16. Internal: the choice the benchmarks compare.
+    /// </summary>
+    internal bool NormInFloat32 { get; set; } = true;
+
+    /// <summary>
+    /// Fine-tuning: epochs at the start that train only the head, the body's weights and batch-norm
+    /// statistics frozen (fastai's <c>fine_tune</c>; useful when the head is new and the data small).
+    /// Default 0: everything trains from the first step, as the ASL paper fine-tunes.
+    /// </summary>
+    public int FreezeBodyEpochs { get; set; }
+
+    /// <summary>
+    /// Fine-tuning: the body's learning rate as a fraction of the head's (discriminative rates; 0.1 is a
+    /// common choice on small data). Default 1: one rate for all.
+    /// </summary>
+    public double BodyLearningRateFactor { get; set; } = 1.0;
+
     /// <summary>Data augmentation. Default: the reference's Cutout and RandAugment, no flip.</summary>
     public AugmentationOptions Augmentation { get; set; } = new();
 
@@ -119,6 +151,11 @@ public abstract class MultiLabelTrainerOptions
 
     internal int EffectiveScheduleEpochs => ScheduleEpochs ?? Epochs;
 
+    /// <summary>The fine-tuning recipe as the checkpoint's fingerprint records it.</summary>
+    internal string FineTuning => FreezeBodyEpochs == 0 && BodyLearningRateFactor == 1.0
+        ? "none"
+        : FormattableString.Invariant($"head alone for {FreezeBodyEpochs} epochs, body rate x{BodyLearningRateFactor}");
+
     /// <summary>The trainer's name in messages (its catalog method).</summary>
     internal abstract string TrainerName { get; }
 
@@ -138,6 +175,18 @@ public abstract class MultiLabelTrainerOptions
         }
         ArgumentNullException.ThrowIfNull(Loss, nameof(Loss));
         ArgumentNullException.ThrowIfNull(Augmentation, nameof(Augmentation));
+        if (FreezeBodyEpochs < 0 || FreezeBodyEpochs > Epochs)
+        {
+            throw new ArgumentOutOfRangeException(nameof(FreezeBodyEpochs), FreezeBodyEpochs, $"FreezeBodyEpochs must lie in [0, Epochs = {Epochs}].");
+        }
+        if (!(BodyLearningRateFactor > 0 && BodyLearningRateFactor <= 10))
+        {
+            throw new ArgumentOutOfRangeException(nameof(BodyLearningRateFactor), BodyLearningRateFactor, "BodyLearningRateFactor must lie in (0, 10].");
+        }
+        if (!Enum.IsDefined(Precision))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "Precision must be Float32 or BFloat16.");
+        }
         ArgumentNullException.ThrowIfNull(Thresholds, nameof(Thresholds));
         if (LossFunction is null)
         {

@@ -7,7 +7,7 @@ namespace Miil.ML.TorchSharp.Training;
 /// <summary>What identifies a run: a checkpoint resumes only the run it came from.</summary>
 internal sealed record TrainingFingerprint(
     string Network, string[] ClassNames, int ImageSize, int BatchSize, int ScheduleEpochs, int Rows, int Seed, double? EmaDecay, string Loss,
-    double LearningRate, double WeightDecay, string WeightDecayKind, string Augmentation, string Data)
+    double LearningRate, double WeightDecay, string WeightDecayKind, string Augmentation, string Data, string FineTuning = "none")
 {
     public IEnumerable<string> DifferencesFrom(TrainingFingerprint other)
     {
@@ -22,7 +22,7 @@ internal sealed record TrainingFingerprint(
             ("training rows", other.Rows, Rows), ("seed", other.Seed, Seed), ("EMA decay", other.EmaDecay?.ToString() ?? "off", EmaDecay?.ToString() ?? "off"),
             ("loss", other.Loss, Loss), ("learning rate", other.LearningRate, LearningRate), ("weight decay", other.WeightDecay, WeightDecay),
             ("weight decay kind", other.WeightDecayKind, WeightDecayKind), ("augmentation", other.Augmentation, Augmentation),
-            ("training data (paths and labels)", other.Data, Data),
+            ("training data (paths and labels)", other.Data, Data), ("fine-tuning", other.FineTuning, FineTuning),
         })
         {
             if (!a.Equals(b))

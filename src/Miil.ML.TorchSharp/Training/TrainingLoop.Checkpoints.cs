@@ -9,7 +9,7 @@ internal sealed partial class TrainingLoop
         Fingerprint = new TrainingFingerprint(
             _model.Describe(), train.ClassNames.ToArray(), _options.ImageSize, _options.BatchSize, _options.EffectiveScheduleEpochs, train.Count, _seed,
             _options.EmaDecay, _loss.Description, _options.LearningRate, _options.WeightDecay, _options.WeightDecayKind.ToString(),
-            _options.Augmentation.ToString(), train.Digest()),
+            _options.Augmentation.ToString(), train.Digest(), _options.FineTuning),
     };
 
     /// <summary>Writes the run's checkpoint: model, optimiser moments, EMA and best weights, with the state.</summary>

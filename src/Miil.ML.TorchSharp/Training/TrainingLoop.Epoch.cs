@@ -14,6 +14,8 @@ internal sealed partial class TrainingLoop
         int stepsPerEpoch = loader.BatchCount;
         int[] order = Permutation(loader.RowCount, _seed, epoch);
         _model.train();
+        // Fine-tuning: the first epochs train the head alone (the body's weights and norm statistics held).
+        _model.FreezeBody(epoch < _options.FreezeBodyEpochs);
         var epochClock = Stopwatch.StartNew();
         double secondsBefore = state.EpochSeconds;
         int batch = state.BatchInEpoch;
@@ -53,7 +55,7 @@ internal sealed partial class TrainingLoop
         Tensor x = FromSpan(batch.Pixels.AsSpan(0, batch.Count * _preprocessor.Length), [batch.Count, 3, size, size]).to(_device);
         Tensor y = FromSpan(batch.Labels.AsSpan(0, batch.Count * classes), [batch.Count, classes]).to(_device);
         _model.zero_grad();
-        Tensor logits = _model.call(x);
+        Tensor logits = _bfloat16 is null ? _model.call(x) : _bfloat16.Forward(x);
         Losses.TrainingLossValue loss = _loss.Compute(logits, y);
         if (loss.LogitGradient is Tensor gradient)
         {
@@ -63,7 +65,7 @@ internal sealed partial class TrainingLoop
         {
             (loss.Objective ?? throw new InvalidOperationException($"The loss '{_loss.Description}' returned neither an objective nor a gradient.")).backward();
         }
-        _adam.Step(lr, beta1);
+        _adam.Step(lr, beta1, _bfloat16?.MasterGradients());
         return loss.Sum;
     }
 

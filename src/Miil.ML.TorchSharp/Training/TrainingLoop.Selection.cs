@@ -118,7 +118,7 @@ internal sealed partial class TrainingLoop
             }
             SelectedWeights source = state.BestSource ?? SelectedWeights.Raw;
             int bestEpoch = state.BestSource is null ? state.Epoch : state.BestEpoch;
-            return new TrainingResult(selected, train.ClassNames, thresholds, state.History, bestEpoch, source, metrics, state.History.Sum(h => h.SkippedImages));
+            return new TrainingResult(selected, train.ClassNames, thresholds, state.History, bestEpoch, source, metrics, state.History.Sum(h => h.SkippedImages), Precision);
         }
         catch
         {

@@ -12,7 +12,7 @@ namespace Miil.ML.TorchSharp.Training;
 /// <summary>What a run produced: the selected network (on the CPU) and how it got there.</summary>
 internal sealed record TrainingResult(
     MultiLabelNetwork Network, IReadOnlyList<string> ClassNames, IReadOnlyList<float> Thresholds, IReadOnlyList<EpochSummary> History,
-    int BestEpoch, SelectedWeights SelectedWeights, MultiLabelMetrics? ValidationMetrics, int SkippedImages);
+    int BestEpoch, SelectedWeights SelectedWeights, MultiLabelMetrics? ValidationMetrics, int SkippedImages, TrainingPrecision Precision);
 
 /// <summary>
 /// The training loop every trainer runs, whatever the network: shuffled batches decoded and augmented
@@ -37,6 +37,7 @@ internal sealed partial class TrainingLoop : IDisposable
     private readonly ImagePreprocessor _preprocessor;
     private readonly AdamOptimizer _adam;
     private readonly ModelEma? _ema;
+    private readonly BFloat16Passes? _bfloat16;
     private MultiLabelNetwork? _best;
     private double? _lastRawMap;
     private double? _lastEmaMap;
@@ -64,8 +65,10 @@ internal sealed partial class TrainingLoop : IDisposable
             _preprocessor = new ImagePreprocessor(context, _model.Preprocessing(options.ImageSize), options.ImageFolder, options.DecodeWorkers);
             _model.to(_device);
             _adam = new AdamOptimizer(_model.named_parameters().Select(p => (p.name, p.parameter, AdamOptimizer.Decays(p.name, p.parameter))).ToList(),
-                options.WeightDecay, options.WeightDecayKind);
+                options.WeightDecay, options.WeightDecayKind, name => _model.IsHead(name) ? 1.0 : options.BodyLearningRateFactor);
             _ema = options.EmaDecay is double decay ? new ModelEma(_model, decay) : null;
+            Precision = ChoosePrecision();
+            _bfloat16 = Precision == TrainingPrecision.BFloat16 ? new BFloat16Passes(_model, _device, options.NormInFloat32, _adam.ParameterNames) : null;
         }
         catch
         {
@@ -83,6 +86,11 @@ internal sealed partial class TrainingLoop : IDisposable
         var schedule = new OneCycleSchedule(_options.LearningRate, (long)loader.BatchCount * _options.EffectiveScheduleEpochs);
         TrainingState state = NewState(train);
         string? checkpoint = _options.CheckpointDirectory is null ? null : Path.Combine(_options.CheckpointDirectory, TrainingCheckpoint.FileName);
+        if (checkpoint is not null && Miil.ML.IO.AtomicFile.RemoveLeftovers(checkpoint) is > 0 and int leftovers)
+        {
+            // A run killed while writing its checkpoint leaves the temporary file (the checkpoint itself is whole).
+            ContextLog.Info(_context, _options.TrainerName, $"Removed {leftovers} unfinished checkpoint write(s) beside '{checkpoint}' (a killed run's).");
+        }
         if (checkpoint is not null && File.Exists(checkpoint))
         {
             state = Resume(checkpoint, state.Fingerprint);
@@ -129,9 +137,30 @@ internal sealed partial class TrainingLoop : IDisposable
         }
     }
 
+    /// <summary>The precision the passes run in: the requested one, or float32 where bfloat16 would be emulated.</summary>
+    public TrainingPrecision Precision { get; }
+
+    private TrainingPrecision ChoosePrecision()
+    {
+        if (_options.Precision != TrainingPrecision.BFloat16 || _device.type != DeviceType.CPU || _options.ForceBFloat16)
+        {
+            return _options.Precision;
+        }
+        if (Numerics.BFloat16Support.HardwareInstructions is string instructions)
+        {
+            ContextLog.Info(_context, _options.TrainerName, $"Training in mixed precision: bfloat16 passes ({instructions}), float32 master weights.");
+            return TrainingPrecision.BFloat16;
+        }
+        ContextLog.Warning(_context, _options.TrainerName,
+            "Precision is BFloat16 but this CPU has no bfloat16 instructions (AVX512_BF16, AMX-BF16 or Arm BF16): libtorch would emulate it, several times slower "
+            + "than float32. Training in float32; set ForceBFloat16 to train in bfloat16 anyway.");
+        return TrainingPrecision.Float32;
+    }
+
     public void Dispose()
     {
         _model?.Dispose();
+        _bfloat16?.Dispose();
         _ema?.Dispose();
         _adam?.Dispose();
         _best?.Dispose();

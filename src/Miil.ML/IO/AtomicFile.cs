@@ -11,7 +11,7 @@ public static class AtomicFile
         string full = Path.GetFullPath(path);
         string directory = Path.GetDirectoryName(full) ?? ".";
         Directory.CreateDirectory(directory);
-        string temp = Path.Combine(directory, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N") + ".tmp");
+        string temp = Path.Combine(directory, TemporaryPrefix(full) + Guid.NewGuid().ToString("N") + ".tmp");
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
@@ -29,4 +29,30 @@ public static class AtomicFile
             }
         }
     }
+
+    /// <summary>
+    /// Deletes the temporary siblings of <paramref name="path"/> that a killed writer left (a process killed
+    /// between creating the temporary file and the rename cannot remove it). Call it only where no other
+    /// process writes the same file, such as a run's own checkpoint folder.
+    /// </summary>
+    /// <param name="path">The file whose leftovers are removed; the file itself is never touched.</param>
+    /// <returns>How many were deleted.</returns>
+    public static int RemoveLeftovers(string path)
+    {
+        string full = Path.GetFullPath(path);
+        string? directory = Path.GetDirectoryName(full);
+        if (directory is null || !Directory.Exists(directory))
+        {
+            return 0;
+        }
+        int removed = 0;
+        foreach (string leftover in Directory.EnumerateFiles(directory, TemporaryPrefix(full) + "*.tmp"))
+        {
+            File.Delete(leftover);
+            removed++;
+        }
+        return removed;
+    }
+
+    private static string TemporaryPrefix(string full) => "." + Path.GetFileName(full) + ".";
 }

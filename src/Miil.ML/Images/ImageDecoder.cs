@@ -26,8 +26,27 @@ internal static class ImageDecoder
     /// <summary>Decodes <paramref name="path"/> into <paramref name="into"/> (3 x S x S floats, scaled, before mean and std).</summary>
     /// <exception cref="InvalidOperationException">The file is missing, empty, not an image, too large, damaged or truncated; the message names it.</exception>
     public static void Read(string path, ImagePreprocessing preprocessing, Span<float> into)
+        => Decode(Open(path), path, preprocessing, into);
+
+    /// <summary>Decodes an encoded image held in memory (an upload) the same way, named <paramref name="name"/> in messages.</summary>
+    /// <exception cref="InvalidOperationException">The bytes are empty, not an image, too large, damaged or truncated; the message names it.</exception>
+    public static void Read(ReadOnlySpan<byte> encoded, string name, ImagePreprocessing preprocessing, Span<float> into)
     {
-        using SKCodec codec = Open(path);
+        if (encoded.IsEmpty)
+        {
+            throw new InvalidOperationException($"Image '{name}' is empty (0 bytes).");
+        }
+        SKCodec? codec;
+        using (SKData data = SKData.CreateCopy(encoded))
+        {
+            codec = SKCodec.Create(data);
+        }
+        Decode(Checked(codec, name), name, preprocessing, into);
+    }
+
+    private static void Decode(SKCodec opened, string path, ImagePreprocessing preprocessing, Span<float> into)
+    {
+        using SKCodec codec = opened;
         SKImageInfo info = codec.Info;
         if (info.AlphaType == SKAlphaType.Unpremul)
         {
@@ -75,6 +94,12 @@ internal static class ImageDecoder
         {
             codec = data is null ? null : SKCodec.Create(data);
         }
+        return Checked(codec, path);
+    }
+
+    /// <summary>A codec that exists and declares a sane size (a decompression bomb is refused before anything is allocated).</summary>
+    private static SKCodec Checked(SKCodec? codec, string path)
+    {
         if (codec is null)
         {
             throw new InvalidOperationException($"Image '{path}' cannot be read: not a supported image format, or its header is damaged.");

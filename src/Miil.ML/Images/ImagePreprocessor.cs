@@ -146,6 +146,28 @@ public sealed class ImagePreprocessor
         }, i => into.AsSpan(i * Length, Length).Clear());
     }
 
+    /// <summary>
+    /// Writes the input of one encoded image held in memory (PNG, JPEG, ... as uploaded) into
+    /// <paramref name="into"/>: the same decoding, resize and pixels as from a file.
+    /// </summary>
+    /// <param name="encoded">The file's bytes.</param>
+    /// <param name="into"><see cref="Length"/> floats.</param>
+    /// <param name="name">How to name the image in an error.</param>
+    /// <param name="normalize">Whether the mean and standard deviation are applied.</param>
+    /// <exception cref="InvalidOperationException">The bytes are empty, not an image, too large (<see cref="MaxPixels"/>), damaged or truncated.</exception>
+    public void Fill(ReadOnlySpan<byte> encoded, Span<float> into, string name = "the image", bool normalize = true)
+    {
+        if (into.Length < Length)
+        {
+            throw new ArgumentException($"The buffer holds {into.Length} floats; one image needs {Length}.", nameof(into));
+        }
+        ImageDecoder.Read(encoded, name, Preprocessing, into[..Length]);
+        if (normalize)
+        {
+            Normalize(into[..Length]);
+        }
+    }
+
     /// <summary>Writes the input of each image into <paramref name="into"/> (row-major, <see cref="Length"/> floats each).</summary>
     /// <param name="images">The images.</param>
     /// <param name="into">At least images x <see cref="Length"/> floats.</param>

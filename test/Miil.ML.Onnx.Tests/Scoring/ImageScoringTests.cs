@@ -114,6 +114,54 @@ public sealed class ImageScoringTests
     }
 
     [TestMethod]
+    public void ATransformerOutlivesThePredictionEnginesThatDisposeIt()
+    {
+        // ML.NET's PredictionEngine disposes the transformer it was made from (OwnsTransformer defaults to true):
+        // an engine per thread, each disposed, used to free the ONNX Runtime session under the others (a native crash).
+        (string onnx, Row[] rows, ScratchDirectory scratch) = Setup();
+        using (scratch)
+        {
+            var ml = new MLContext(seed: 0);
+            IDataView data = ml.Data.LoadFromEnumerable(rows);
+            using ImageScoringTransformer scorer = ml.MultiLabel().ScoreImages(onnx, new ImageScoringOptions { ImageColumnName = "ImagePath", BatchSize = 2 }).Fit(data);
+            int[] expected = ml.Data.CreateEnumerable<Scored>(scorer.Transform(data), reuseRowObject: false).SelectMany(r => r.Score).Select(BitConverter.SingleToInt32Bits).ToArray();
+            using (PredictionEngine<Row, Scored> engine = ml.Model.CreatePredictionEngine<Row, Scored>(scorer))
+            {
+                _ = engine.Predict(rows[0]);
+            }
+
+            var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+            var threads = Enumerable.Range(0, 4).Select(t => new Thread(() =>
+            {
+                for (int pass = 0; pass < 3; pass++)
+                {
+                    int[] scores = t % 2 == 0
+                        ? ml.Data.CreateEnumerable<Scored>(scorer.Transform(data), reuseRowObject: false).SelectMany(r => r.Score).Select(BitConverter.SingleToInt32Bits).ToArray()
+                        : EngineScores(ml, scorer, rows);
+                    if (!scores.SequenceEqual(expected))
+                    {
+                        failures.Add($"thread {t} pass {pass}");
+                    }
+                }
+            })).ToList();
+            threads.ForEach(t => t.Start());
+            for (int i = 0; i < 20; i++)
+            {
+                scorer.Dispose();  // as an engine's disposal would, while the others score
+                Thread.Sleep(5);
+            }
+            threads.ForEach(t => t.Join());
+            CollectionAssert.AreEqual(Array.Empty<string>(), failures.ToArray(), "every pass scores as before");
+        }
+    }
+
+    private static int[] EngineScores(MLContext ml, ITransformer transformer, Row[] rows)
+    {
+        using PredictionEngine<Row, Scored> engine = ml.Model.CreatePredictionEngine<Row, Scored>(transformer);
+        return rows.SelectMany(r => engine.Predict(r).Score).Select(BitConverter.SingleToInt32Bits).ToArray();
+    }
+
+    [TestMethod]
     public void SavesAsStockTransformsThatAPlainMLContextLoads()
     {
         (string onnx, Row[] rows, ScratchDirectory scratch) = Setup();

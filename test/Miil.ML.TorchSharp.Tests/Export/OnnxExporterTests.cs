@@ -75,6 +75,36 @@ public sealed class OnnxExporterTests
     }
 
     [TestMethod]
+    public void AFloat16ExportScoresLikeTheFloat32OneWithin1e2()
+    {
+        using var model = new TResNet(TResNetArchitecture.Custom([1, 2, 1, 1], 0.25), numClasses: 7, bottleneckFeatures: 32);
+        Randomise(model, seed: 9);
+        model.eval();
+        byte[] full = OnnxExporter.Export(model, new OnnxExportOptions { ImageSize = 64 });
+        byte[] half = OnnxExporter.Export(model, new OnnxExportOptions { ImageSize = 64, Precision = OnnxPrecision.Float16 });
+        global::Onnx.ModelProto proto = global::Onnx.ModelProto.Parser.ParseFrom(half);
+        // Every weight is float16; the contract's thresholds compare float32 scores and stay float32.
+        string[] float32 = proto.Graph.Initializer.Where(i => i.DataType == (int)global::Onnx.TensorProto.Types.DataType.Float).Select(i => i.Name).ToArray();
+        CollectionAssert.AreEqual(new[] { "thresholds" }, float32);
+        Assert.IsGreaterThan(10, proto.Graph.Initializer.Count(i => i.DataType == (int)global::Onnx.TensorProto.Types.DataType.Float16));
+        Assert.IsLessThan(0.6 * full.Length, (double)half.Length, "about half the bytes");
+
+        using Tensor input = rand([3, 3, 64, 64], generator: new Generator(10));
+        float[] Scores(byte[] onnx)
+        {
+            using var session = new InferenceSession(onnx);
+            var tensorInput = new DenseTensor<float>(input.data<float>().ToArray(), new[] { 3, 3, 64, 64 });
+            using IDisposableReadOnlyCollection<DisposableNamedOnnxValue> results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxModelContract.InputName, tensorInput)]);
+            Assert.AreEqual(typeof(float), session.OutputMetadata[OnnxModelContract.ScoreName].ElementType, "scores stay float32");
+            return results.Single(r => r.Name == OnnxModelContract.ScoreName).AsTensor<float>().ToArray();
+        }
+        float[] a = Scores(full), b = Scores(half);
+        double worst = a.Zip(b).Max(p => Math.Abs(p.First - p.Second));
+        Assert.IsLessThanOrEqualTo(1e-2, worst, $"max |score difference| {worst:E2}");
+        Assert.AreEqual(ImagePreprocessing.Unnormalized(64), MultiLabelOnnxModel.Read(half, "the float16 export").Preprocessing, "the contract is unchanged");
+    }
+
+    [TestMethod]
     public void MetadataDescribesClassesThresholdsAndPreprocessing()
     {
         using var model = new TResNet(TResNetArchitecture.Custom([1, 1, 1, 1], 0.25), numClasses: 3);

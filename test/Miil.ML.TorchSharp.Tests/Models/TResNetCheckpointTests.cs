@@ -154,6 +154,12 @@ public sealed class TResNetCheckpointTests
         File.WriteAllBytes(hugeShape, SafetensorsBytes(header, new byte[400]));
         AssertUnreadable(hugeShape, "needs 40000000000 bytes");
 
+        // Found by the fuzz soak: a header naming one tensor twice was an ArgumentException from System.Text.Json.
+        string twice = scratch.File("twice.safetensors");
+        string repeated = """{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""";
+        File.WriteAllBytes(twice, SafetensorsBytes(repeated, new byte[4]));
+        AssertUnreadable(twice, "twice");
+
         string legacy = scratch.File("legacy.pth");
         File.WriteAllBytes(legacy, [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8]);
         AssertUnreadable(legacy, "legacy");

@@ -143,8 +143,7 @@ public sealed class TResNet : MultiLabelNetwork
         return classifier is BottleneckHead bottleneck ? bottleneck.ToOnnx(graph, features) : OnnxTensors.Gemm(graph, (Linear)classifier, features);
     }
 
-    internal override IEnumerable<(string Name, Parameter Parameter)> HeadParameters()
-        => head.named_parameters().Select(p => ("head." + p.name, p.parameter));
+    internal override string HeadModuleName => nameof(head);
 
     private void ValidateInput(Tensor x)
     {

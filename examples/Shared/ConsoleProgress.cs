@@ -1,11 +1,17 @@
+using Miil.ML.Hub;
 using Miil.ML.TorchSharp.Training;
 using Spectre.Console;
 
-namespace QuickStart;
+namespace Miil.ML.Examples;
 
-/// <summary>Shows training progress: a Spectre.Console progress bar, or plain lines when output is redirected.</summary>
-internal sealed class ConsoleProgress(bool plain) : IProgress<TrainingProgress>
+/// <summary>
+/// Shows training progress (and the download of pretrained weights): a Spectre.Console progress bar, or
+/// plain lines when output is redirected. Shared by the example applications.
+/// </summary>
+internal sealed class ConsoleProgress(bool plain) : IProgress<TrainingProgress>, IProgress<HubDownloadProgress>
 {
+    private long _lastPlainDownloadReport;
+
     private ProgressTask? _bar;
 
     public T Run<T>(Func<T> fit)
@@ -52,6 +58,26 @@ internal sealed class ConsoleProgress(bool plain) : IProgress<TrainingProgress>
         if (p.Phase == TrainingPhase.EpochCompleted)
         {
             Console.WriteLine($"Epoch {p.Epoch}/{p.Epochs}: loss {p.Loss:F4}, {p.ImagesPerSecond:F0} images/s{validation}");
+        }
+    }
+
+    public void Report(HubDownloadProgress p)
+    {
+        string total = p.TotalBytes is long t ? $" of {t / 1048576.0:F1} MiB" : "";
+        string text = $"Downloading {p.Source}: {p.BytesReceived / 1048576.0:F1} MiB{total}, {p.BytesPerSecond / 1048576.0:F1} MiB/s";
+        if (_bar is not null)
+        {
+            _bar.MaxValue = Math.Max(1, p.TotalBytes ?? p.BytesReceived);
+            _bar.Value = p.BytesReceived;
+            _bar.Description = Markup.Escape(text);
+            return;
+        }
+        // Plain output: a line every 10% (or 50 MiB when the size is unknown), and at the end.
+        long step = p.TotalBytes is long size ? Math.Max(1, size / 10) : 50L << 20;
+        if (p.BytesReceived - _lastPlainDownloadReport >= step || p.BytesReceived == p.TotalBytes)
+        {
+            _lastPlainDownloadReport = p.BytesReceived;
+            Console.WriteLine(text);
         }
     }
 }

@@ -1,0 +1,60 @@
+namespace Miil.ML.Onnx.Serving;
+
+/// <summary>Options of <see cref="MicroBatchScorer"/> and <see cref="MultiLabelScoringService"/>.</summary>
+public sealed record MultiLabelScoringOptions
+{
+    /// <summary>The model: an exported .onnx file, or a model .zip that <c>mlContext.Model.Save</c> wrote for a Miil.ML scorer or trained model.</summary>
+    public string ModelPath { get; init; } = "";
+
+    /// <summary>
+    /// Most images one ONNX Runtime call scores: concurrent requests are gathered up to this many. Default
+    /// 16. 1 turns micro-batching off (each request runs its own call, concurrently).
+    /// </summary>
+    public int MaxBatchSize { get; init; } = 16;
+
+    /// <summary>
+    /// Longest a request waits for others to join its batch, counted from the first of the batch. Default
+    /// 2 ms: on a CPU a call of the tiny model takes about that, so waiting longer costs more than it saves;
+    /// on a GPU, where a call's launch costs more, 5-10 ms pays.
+    /// </summary>
+    public TimeSpan MaxDelay { get; init; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Requests waiting at most; one more is refused at once (<see cref="ScoringQueueFullException"/>: HTTP 503) rather than queued without bound. Default 1024.</summary>
+    public int MaxQueueLength { get; init; } = 1024;
+
+    /// <summary>CUDA device; null (default) for the CPU.</summary>
+    public int? GpuDeviceId { get; init; }
+
+    /// <summary>Whether a GPU that cannot be used falls back to the CPU (with a warning). Default true.</summary>
+    public bool FallbackToCpu { get; init; } = true;
+
+    /// <summary>Threads of one ONNX Runtime call; null for all the cores.</summary>
+    public int? IntraOpThreads { get; init; }
+
+    /// <summary>
+    /// Reload the model when its file changes (written again or replaced by a rename), as ML.NET's
+    /// PredictionEnginePool does: requests in flight finish on the old model, new ones go to the new; a
+    /// file that does not load is logged and the old model kept. Default false.
+    /// </summary>
+    public bool ReloadOnChange { get; init; }
+
+    /// <summary>Checks every option.</summary>
+    /// <exception cref="ArgumentException">An option out of range.</exception>
+    public void Validate()
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ModelPath, nameof(ModelPath));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxBatchSize, 1, nameof(MaxBatchSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxQueueLength, 1, nameof(MaxQueueLength));
+        if (MaxDelay < TimeSpan.Zero || MaxDelay > TimeSpan.FromSeconds(10))
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxDelay), MaxDelay, "MaxDelay must lie in [0, 10 s].");
+        }
+    }
+}
+
+/// <summary>The scorer's queue is full: the caller should retry later (HTTP 503).</summary>
+public sealed class ScoringQueueFullException(int length) : InvalidOperationException($"{length} requests are already waiting to be scored; try again shortly.")
+{
+    /// <summary>The queue's length limit.</summary>
+    public int Length { get; } = length;
+}

@@ -1,0 +1,59 @@
+using Miil.ML.Images;
+using Miil.ML.TorchSharp.Models.TResNet;
+
+namespace Miil.ML.TorchSharp.Pretrained;
+
+/// <summary>
+/// One published set of weights in <see cref="PretrainedModels"/>: what it is (architecture, input size,
+/// classes, preprocessing), where it comes from and under which licence.
+/// </summary>
+public sealed record PretrainedModel
+{
+    /// <summary>The name its host uses: timm's <c>arch.tag</c>, or the MIIL file's name without <c>.pth</c>.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The TResNet variant (M, L, XL, or V2-L), as the host names it.</summary>
+    public required string Variant { get; init; }
+
+    /// <summary>The architecture, or null when this library cannot build it (see <see cref="Unsupported"/>).</summary>
+    public TResNetArchitecture? Architecture { get; init; }
+
+    /// <summary>Why this library cannot load the weights; null when it can.</summary>
+    public string? Unsupported { get; init; }
+
+    /// <summary>The side of the input the weights were trained at.</summary>
+    public required int ImageSize { get; init; }
+
+    /// <summary>Outputs of the published head.</summary>
+    public required int NumClasses { get; init; }
+
+    /// <summary>Width of the checkpoint's bottleneck head; null for a linear head.</summary>
+    public int? BottleneckFeatures { get; init; }
+
+    /// <summary>Class names of a multi-label model (COCO's 80, VOC's 20), in output order; null for ImageNet classifiers, whose names are not shipped here.</summary>
+    public IReadOnlyList<string>? ClassNames { get; init; }
+
+    /// <summary>Whether the head is a multi-label one (sigmoid per class) that can score directly (<c>LoadPretrained</c>); ImageNet heads are softmax classifiers.</summary>
+    public bool IsMultiLabel => ClassNames is not null;
+
+    /// <summary>The decision threshold of the authors' inference script for a multi-label head (ASL's <c>infer.py</c>: 0.7).</summary>
+    public float Threshold { get; init; } = 0.7f;
+
+    /// <summary>Pixels in: every TResNet release scales RGB to [0, 1] with no mean or std (timm's cfg: mean 0, std 1).</summary>
+    public ImagePreprocessing Preprocessing => ImagePreprocessing.Unnormalized(ImageSize);
+
+    /// <summary>What the weights were trained on, and the figure the host reports.</summary>
+    public required string TrainedOn { get; init; }
+
+    /// <summary>The licence the host states.</summary>
+    public required string License { get; init; }
+
+    /// <summary>Where the file comes from: <c>hf-hub:org/name</c> or an address.</summary>
+    public required string Source { get; init; }
+
+    /// <summary>Candidate files in a hub repository, in order of preference; empty for an address.</summary>
+    public IReadOnlyList<string> Files { get; init; } = [];
+
+    /// <summary>The file's SHA-256 where it is known ahead (a pin); null to rely on the host's own digest.</summary>
+    public string? Sha256 { get; init; }
+}

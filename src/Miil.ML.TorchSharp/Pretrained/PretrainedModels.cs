@@ -1,0 +1,90 @@
+using Miil.ML.TorchSharp.Models.TResNet;
+
+namespace Miil.ML.TorchSharp.Pretrained;
+
+/// <summary>
+/// The published TResNet weights, by the names their hosts use: timm's releases on the Hugging Face hub
+/// (<c>timm/models/tresnet.py</c>, <c>default_cfgs</c>: ImageNet-1k and ImageNet-21k-P heads, BatchNorm
+/// layout, Apache-2.0) and the MIIL group's multi-label checkpoints from the ASL repository
+/// (<c>MODEL_ZOO.md</c>: MS-COCO and PASCAL-VOC heads, In-Place-ABN layout converted on load, MIT).
+/// </summary>
+public static class PretrainedModels
+{
+    private const string Timm = "Apache-2.0 (timm model card; weights remapped by timm from the MIIL originals)";
+    private const string Asl = "MIT (Alibaba-MIIL/ASL)";
+    private const string AslZoo = "https://miil-public-eu.oss-eu-central-1.aliyuncs.com/model-zoo/ASL/";
+    private static readonly string[] HubFiles = ["model.safetensors", "pytorch_model.bin"];
+
+    /// <summary>MS-COCO's 80 categories in ascending category-id order, the order of ASL's COCO heads.</summary>
+    public static IReadOnlyList<string> CocoClassNames { get; } =
+    [
+        "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
+        "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
+        "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
+        "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle",
+        "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich", "orange",
+        "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch", "potted plant", "bed",
+        "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone", "microwave", "oven",
+        "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush",
+    ];
+
+    /// <summary>PASCAL VOC's 20 classes in the dataset's alphabetical order.</summary>
+    public static IReadOnlyList<string> VocClassNames { get; } =
+    [
+        "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+        "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
+    ];
+
+    private const string V2Reason = "TResNet-V2 uses bottleneck blocks in all four stages (depths [3, 4, 23, 3], widths rounded to multiples of 8); "
+        + "this library builds the V1 layout (basic blocks in stages 1 and 2), so its weights do not fit.";
+
+    /// <summary>Every entry, supported or not.</summary>
+    public static IReadOnlyList<PretrainedModel> All { get; } =
+    [
+        TimmEntry("tresnet_m.miil_in21k_ft_in1k", "M", TResNetArchitecture.M, 224, 1000, "ImageNet-21k-P, fine-tuned on ImageNet-1k: top-1 83.09%"),
+        TimmEntry("tresnet_m.miil_in21k", "M", TResNetArchitecture.M, 224, 11221, "ImageNet-21k-P (fall11, 11,221 classes): the MIIL transfer-learning backbone"),
+        TimmEntry("tresnet_m.miil_in1k", "M", TResNetArchitecture.M, 224, 1000, "ImageNet-1k: top-1 80.82%"),
+        TimmEntry("tresnet_l.miil_in1k", "L", TResNetArchitecture.L, 224, 1000, "ImageNet-1k: top-1 81.50%"),
+        TimmEntry("tresnet_xl.miil_in1k", "XL", TResNetArchitecture.XL, 224, 1000, "ImageNet-1k: top-1 82.06%"),
+        TimmEntry("tresnet_m.miil_in1k_448", "M", TResNetArchitecture.M, 448, 1000, "ImageNet-1k at 448 px: top-1 81.71%"),
+        TimmEntry("tresnet_l.miil_in1k_448", "L", TResNetArchitecture.L, 448, 1000, "ImageNet-1k at 448 px: top-1 82.28%"),
+        TimmEntry("tresnet_xl.miil_in1k_448", "XL", TResNetArchitecture.XL, 448, 1000, "ImageNet-1k at 448 px: top-1 83.07%"),
+        TimmEntry("tresnet_v2_l.miil_in21k_ft_in1k", "V2-L", null, 224, 1000, "ImageNet-21k-P, fine-tuned on ImageNet-1k: top-1 83.91%") with { Unsupported = V2Reason },
+        TimmEntry("tresnet_v2_l.miil_in21k", "V2-L", null, 224, 11221, "ImageNet-21k-P (11,221 classes)") with { Unsupported = V2Reason },
+        AslEntry("MS_COCO_TRresNet_M_224_81.8", "M", TResNetArchitecture.M, 224, CocoClassNames, "MS-COCO 2014 with ASL (ImageNet-21k pretraining): mAP 81.8"),
+        AslEntry("MS_COCO_TRresNet_L_448_86.6", "L", TResNetArchitecture.L, 448, CocoClassNames, "MS-COCO 2014 with ASL: mAP 86.6"),
+        AslEntry("MS_COCO_TResNet_xl_640_88.4", "XL", TResNetArchitecture.XL, 640, CocoClassNames, "MS-COCO 2014 with ASL: mAP 88.4"),
+        AslEntry("PASCAL_VOC_TResNet_xl_448_96.0", "XL", TResNetArchitecture.XL, 448, VocClassNames, "PASCAL VOC 2007 with ASL: mAP 96.0"),
+    ];
+
+    /// <summary>The entry of that name (case-insensitive), or null.</summary>
+    /// <param name="name">A catalogue name, e.g. <c>tresnet_m.miil_in21k_ft_in1k</c> or <c>MS_COCO_TRresNet_M_224_81.8</c>.</param>
+    public static PretrainedModel? Find(string name)
+        => All.FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    private static PretrainedModel TimmEntry(string name, string variant, TResNetArchitecture? architecture, int size, int classes, string trainedOn) => new()
+    {
+        Name = name,
+        Variant = variant,
+        Architecture = architecture,
+        ImageSize = size,
+        NumClasses = classes,
+        TrainedOn = trainedOn,
+        License = Timm,
+        Source = "hf-hub:timm/" + name,
+        Files = HubFiles,
+    };
+
+    private static PretrainedModel AslEntry(string name, string variant, TResNetArchitecture architecture, int size, IReadOnlyList<string> classes, string trainedOn) => new()
+    {
+        Name = name,
+        Variant = variant,
+        Architecture = architecture,
+        ImageSize = size,
+        NumClasses = classes.Count,
+        ClassNames = classes,
+        TrainedOn = trainedOn,
+        License = Asl,
+        Source = AslZoo + name + ".pth",
+    };
+}

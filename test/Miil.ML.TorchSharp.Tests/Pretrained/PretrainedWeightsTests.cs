@@ -1,0 +1,152 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Miil.ML.Hub;
+using Miil.ML.Onnx.Scoring;
+using Miil.ML.Testing;
+using Miil.ML.TorchSharp.Models.TResNet;
+using Miil.ML.TorchSharp.Pretrained;
+using Miil.ML.TorchSharp.Tests.Models;
+using Miil.ML.TorchSharp.Tests.Training;
+using Miil.ML.TorchSharp.Training;
+using static TorchSharp.torch;
+
+namespace Miil.ML.TorchSharp.Tests.Pretrained;
+
+/// <summary>
+/// Weights by name: the catalogue, resolution through a hub on 127.0.0.1 (the golden checkpoints
+/// published there, downloaded, loaded, and giving the golden logits), timm's layout written back,
+/// the trainer and the direct scorer taking a name.
+/// </summary>
+[TestClass]
+public sealed class PretrainedWeightsTests
+{
+    private static HubOptions Options(LoopbackHub hub, ScratchDirectory cache) => new() { Endpoint = hub.Endpoint, CacheDirectory = cache.Path };
+
+    [TestMethod]
+    public void TheCatalogueDescribesEveryEntryAndNamesWhatCannotBeBuilt()
+    {
+        Assert.AreEqual(PretrainedModels.All.Count, PretrainedModels.All.Select(m => m.Name.ToLowerInvariant()).Distinct().Count(), "names are unique");
+        foreach (PretrainedModel m in PretrainedModels.All)
+        {
+            Assert.IsTrue(m.Architecture is not null ^ m.Unsupported is not null, $"{m.Name}: an architecture or a reason");
+            Assert.IsTrue(m.ImageSize % 32 == 0 && m.NumClasses > 0 && m.License.Length > 0 && m.Source.Length > 0, m.Name);
+            Assert.AreEqual(0f, m.Preprocessing.Mean.Max(), $"{m.Name}: TResNet releases use no mean");
+            if (m.ClassNames is { } names)
+            {
+                Assert.HasCount(m.NumClasses, names, m.Name);
+                Assert.AreEqual(names.Count, names.Distinct().Count(), m.Name);
+            }
+        }
+        foreach (string timm in new[] { "tresnet_m.miil_in21k", "tresnet_m.miil_in21k_ft_in1k", "tresnet_m.miil_in1k", "tresnet_l.miil_in1k", "tresnet_xl.miil_in1k", "tresnet_m.miil_in1k_448" })
+        {
+            Assert.IsNotNull(PretrainedModels.Find(timm), timm);
+        }
+        Assert.AreEqual(11221, PretrainedModels.Find("TRESNET_M.MIIL_IN21K")!.NumClasses, "case-insensitive; the 21k-P head");
+        Assert.AreEqual(80, PretrainedModels.Find("MS_COCO_TRresNet_M_224_81.8")!.ClassNames!.Count);
+
+        using var cache = new ScratchDirectory();
+        using var client = new HubClient(new HubOptions { CacheDirectory = cache.Path, Offline = true });
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => PretrainedWeightsSource.Resolve("tresnet_v2_l.miil_in21k", client)).Message, "bottleneck blocks in all four stages");
+        var unknown = Assert.ThrowsExactly<ArgumentException>(() => PretrainedWeightsSource.Resolve("tresnet_q.imaginary", client));
+        StringAssert.Contains(unknown.Message, "tresnet_m.miil_in21k");
+        StringAssert.Contains(unknown.Message, "hf-hub:");
+        Assert.ThrowsExactly<FileNotFoundException>(() => PretrainedWeightsSource.Resolve("/nowhere/weights.pth", client));
+        Assert.AreEqual(HubErrorKind.NotCached, Assert.ThrowsExactly<HubDownloadException>(() => PretrainedWeightsSource.Resolve("tresnet_m.miil_in1k", client)).Kind,
+            "offline with an empty cache: nothing is fetched");
+    }
+
+    [TestMethod]
+    public void GoldenCheckpointsDownloadedByNameGiveTheGoldenLogits()
+    {
+        using var hub = new LoopbackHub();
+        using var cache = new ScratchDirectory();
+        // timm's hub repositories hold model.safetensors; one with only pytorch_model.bin is found too.
+        hub.Publish("golden/tresnet_tiny", "main", ("model.safetensors", File.ReadAllBytes(Golden.PathOf("tresnet_tiny_timm.safetensors"))));
+        hub.Publish("golden/tresnet_tiny_pth", "main", ("pytorch_model.bin", File.ReadAllBytes(TinyGolden.Pth)));
+        using var client = new HubClient(Options(hub, cache));
+        foreach (string name in new[] { "hf-hub:golden/tresnet_tiny", "hf-hub:golden/tresnet_tiny_pth@main" })
+        {
+            (string path, PretrainedModel? entry) = PretrainedWeightsSource.Resolve(name, client);
+            Assert.IsNull(entry);
+            StringAssert.StartsWith(path, cache.Path);
+            (TResNet model, TResNetCheckpointInfo _) = TResNetCheckpoint.LoadModel(path);
+            using (model)
+            {
+                TResNetGoldenTests.AssertLogits(model, "expected_logits", name);
+            }
+        }
+    }
+
+    [TestMethod]
+    public void TimmsLayoutIsWrittenAsTimmsCheckpointFilterReadsIt()
+    {
+        // The golden key map pairs each MIIL key with timm's (produced by timm's own filter).
+        foreach (string line in File.ReadAllLines(Golden.PathOf("tresnet_m_asl_to_timm_keymap.txt")).Where(l => l.Length > 0))
+        {
+            string[] pair = line.Split('\t');
+            Assert.AreEqual(pair[1], TResNetCheckpoint.ToTimmKey(pair[0]), pair[0]);
+        }
+        using var scratch = new ScratchDirectory();
+        using TResNet tiny = TinyGolden.NewModel();
+        TResNetCheckpoint.Load(tiny, TinyGolden.Pth);
+        string path = scratch.File("model.safetensors");
+        TResNetCheckpoint.SaveTimm(tiny, path);
+        (TResNet loaded, TResNetCheckpointInfo info) = TResNetCheckpoint.LoadModel(path);
+        using (loaded)
+        {
+            Assert.AreEqual(TResNetCheckpointLayout.Timm, info.Layout);
+            Assert.IsFalse(info.ConvertedInPlaceAbn, "timm's layout holds plain batch norm");
+            TResNetGoldenTests.AssertLogits(loaded, "expected_logits", "written in timm's layout");
+        }
+    }
+
+    [TestMethod]
+    public void TheTrainerTakesAHubNameAndADirectScorerNeedsNoTraining()
+    {
+        using var set = new ShapesSet(train: 48, validation: 16, seed: 8);
+        using var hub = new LoopbackHub();
+        using var cache = new ScratchDirectory();
+        using var scratch = new ScratchDirectory();
+        TResNetAslOptions options = set.Options(epochs: 1);
+        string own = scratch.File("own.safetensors");
+        using (var source = new TResNet(options.Architecture, ShapesSet.Classes))
+        {
+            TResNetCheckpoint.Save(source, own, SyntheticShapesClassNames(), imageSize: 32);
+        }
+        hub.Publish("us/shapes-tiny", "v1", ("model.safetensors", File.ReadAllBytes(own)));
+
+        options.PretrainedWeights = "hf-hub:us/shapes-tiny@v1";
+        options.Hub = Options(hub, cache);
+        var downloads = new List<HubDownloadProgress>();
+        options.DownloadProgress = new Recorder<HubDownloadProgress>(downloads.Add);
+        using TResNetAslTransformer trained = set.Context.MultiLabel().TResNetAsl(options).Fit(set.Train);
+        Assert.IsNotEmpty(downloads, "the download reported progress");
+        Assert.HasCount(1, trained.History);
+
+        // The published model scores as it is: its class names become the slot names.
+        using ImageScoringTransformer scorer = set.Context.MultiLabel()
+            .LoadPretrained("hf-hub:us/shapes-tiny@v1", new ImageScoringOptions { ImageColumnName = "ImagePath", ImageFolder = set.Folder }, hub: Options(hub, cache))
+            .Fit(set.Validation);
+        VBuffer<ReadOnlyMemory<char>> slots = default;
+        scorer.Transform(set.Validation).Schema["Score"].GetSlotNames(ref slots);
+        CollectionAssert.AreEqual(SyntheticShapesClassNames().ToArray(), slots.DenseValues().Select(s => s.ToString()).ToArray());
+        Assert.AreEqual(0.5f, scorer.Model.Thresholds[0], "no catalogue threshold: 0.5");
+
+        var imagenet = Assert.ThrowsExactly<ArgumentException>(() => set.Context.MultiLabel().LoadPretrained("tresnet_m.miil_in1k"));
+        StringAssert.Contains(imagenet.Message, "not a multi-label model");
+        var wrong = set.Options(epochs: 1);
+        wrong.PretrainedWeights = "tresnet_l.miil_in1k";
+        wrong.Hub = new HubOptions { CacheDirectory = cache.Path, Offline = true };
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => set.Context.MultiLabel().TResNetAsl(wrong).Fit(set.Train)).Message,
+            "set Architecture = TResNetArchitecture.L", "checked before any download");
+        wrong.PretrainedWeights = "hf-hub:us/never-published";
+        Assert.AreEqual(HubErrorKind.NotCached, Assert.ThrowsExactly<HubDownloadException>(() => set.Context.MultiLabel().TResNetAsl(wrong).Fit(set.Train)).Kind);
+    }
+
+    private static IReadOnlyList<string> SyntheticShapesClassNames() => Miil.ML.Datasets.SyntheticShapes.ClassNames(ShapesSet.Classes);
+
+    private sealed class Recorder<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}

@@ -1,0 +1,208 @@
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Data;
+using Miil.ML.Evaluation;
+using Miil.ML.Onnx;
+using Miil.ML.Onnx.Scoring;
+using Miil.ML.Testing;
+using Miil.ML.TorchSharp.Models.TResNet;
+using Miil.ML.TorchSharp.Numerics;
+using Miil.ML.TorchSharp.Training;
+using static TorchSharp.torch;
+
+namespace Miil.ML.TorchSharp.Tests.Training;
+
+/// <summary>
+/// <see cref="TrainingPrecision.BFloat16"/> end to end at tiny scale: it trains, keeps float32 state
+/// everywhere it persists, resumes bit for bit in the same precision and at all in the other, and a CPU
+/// without bfloat16 instructions trains in float32 with a warning. ForceBFloat16 makes the runs
+/// independent of this machine's CPU.
+/// </summary>
+[TestClass]
+[DoNotParallelize]  // BFloat16Support.Override is process-wide
+public sealed class MixedPrecisionTests
+{
+    private static ShapesSet s_set = null!;
+
+    [ClassInitialize]
+    public static void MakeData(TestContext _) => s_set = new ShapesSet(train: 160, validation: 64, seed: 21);
+
+    [ClassCleanup]
+    public static void RemoveData() => s_set.Dispose();
+
+    private static TResNetAslOptions Options(int epochs, TrainingPrecision precision)
+    {
+        TResNetAslOptions options = s_set.Options(epochs);
+        options.Precision = precision;
+        options.ForceBFloat16 = true;
+        return options;
+    }
+
+    [TestMethod]
+    public void BFloat16PassesGiveTheFloat32GradientsWithinBFloat16Precision()
+    {
+        random.manual_seed(7);
+        using var model = new TResNet(TResNetArchitecture.Custom([1, 1, 1, 1], 0.25), 5);
+        using (no_grad())
+        {
+            // The reference zero-initialises each residual branch's last norm: no gradient would reach those branches.
+            foreach ((string name, Tensor p) in model.named_parameters().Where(p => p.parameter.dim() == 1 && p.name.EndsWith(".weight", StringComparison.Ordinal)))
+            {
+                p.fill_(1.0f);
+            }
+        }
+        model.train();
+        var names = model.named_parameters().Select(p => p.name).ToList();
+        using var passes = new BFloat16Passes(model, CPU, normInFloat32: true, names);
+        using var scope = NewDisposeScope();
+        Tensor x = rand([8, 3, 32, 32], generator: new Generator(3));
+
+        // The same forward in both precisions, from the same running statistics.
+        Dictionary<string, Tensor> statsBefore = model.named_buffers().ToDictionary(b => b.name, b => b.buffer.clone());
+        Tensor mixed = passes.Forward(x);
+        mixed.sigmoid().sum().backward();
+        IReadOnlyList<Tensor?> fromTwin = passes.MasterGradients();
+        Dictionary<string, Tensor> statsAfterMixed = model.named_buffers().ToDictionary(b => b.name, b => b.buffer.clone());
+        using (no_grad())
+        {
+            foreach ((string name, Tensor buffer) in model.named_buffers())
+            {
+                buffer.copy_(statsBefore[name]);
+            }
+        }
+        model.zero_grad();
+        Tensor exact = model.call(x);
+        exact.sigmoid().sum().backward();
+
+        Assert.AreEqual(ScalarType.Float32, mixed.dtype, "the loss reads float32 logits");
+        Assert.IsLessThan(0.05, (mixed - exact).abs().max().item<float>() / exact.abs().max().item<float>(), "logits within bfloat16 precision");
+        // bfloat16 keeps 8 bits of mantissa: gradients agree in direction, not digit for digit (a wrong pairing gives about 0).
+        List<Tensor> parameters = model.parameters().Cast<Tensor>().ToList();
+        var cosines = new List<double>();
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            Tensor reference = parameters[i].grad!, twin = fromTwin[i]!;
+            Assert.AreEqual(ScalarType.Float32, twin.dtype, names[i]);
+            double cosine = (reference * twin).sum().item<float>() / Math.Max(1e-30, reference.norm().item<float>() * twin.norm().item<float>());
+            Assert.IsGreaterThan(0.8, cosine, $"{names[i]}: gradient direction (cosine {cosine:F4})");
+            cosines.Add(cosine);
+        }
+        Assert.IsGreaterThan(0.95, cosines.Order().ElementAt(cosines.Count / 2), "median cosine");
+        foreach ((string name, Tensor buffer) in model.named_buffers().Where(b => b.name.EndsWith("running_mean", StringComparison.Ordinal)))
+        {
+            Assert.AreEqual(ScalarType.Float32, buffer.dtype);
+            Assert.IsLessThan(0.05, (statsAfterMixed[name] - buffer).abs().max().item<float>() / Math.Max(1e-6, buffer.abs().max().item<float>()), $"{name}: the master took the twin's statistics");
+        }
+    }
+
+    [TestMethod]
+    public void TrainsScoresAndKeepsFloat32State()
+    {
+        using var scratch = new ScratchDirectory();
+        TResNetAslOptions options = Options(3, TrainingPrecision.BFloat16);
+        options.CheckpointDirectory = scratch.Path;
+        using TResNetAslTransformer model = s_set.Context.MultiLabel().TResNetAsl(options).Fit(s_set.Train);
+
+        Assert.AreEqual(TrainingPrecision.BFloat16, model.Precision);
+        Assert.IsTrue(model.History[^1].Loss < model.History[0].Loss, "loss falls");
+        Assert.IsTrue(model.Network.parameters().All(p => p.dtype == ScalarType.Float32), "master weights are float32");
+        (_, Dictionary<string, Tensor> saved) = TrainingCheckpoint.Load(Path.Combine(scratch.Path, TrainingCheckpoint.FileName));
+        Assert.IsTrue(saved.Values.Where(t => t.is_floating_point()).All(t => t.dtype == ScalarType.Float32), "checkpoints hold float32");
+        MultiLabelMetrics metrics = s_set.Context.MultiLabel().Evaluate(model.Transform(s_set.Validation));
+        Assert.AreEqual(model.ValidationMetrics!.MeanAveragePrecision, metrics.MeanAveragePrecision, 0.005, "the float32 export scores as validated");
+
+        // A float16 export for GPU scoring: same scores within 1e-2, through the same scorer.
+        string half = Path.Combine(scratch.Path, "model-float16.onnx");
+        model.SaveOnnx(half, OnnxPrecision.Float16);
+        using ImageScoringTransformer halfScorer = s_set.Context.MultiLabel()
+            .ScoreImages(half, new ImageScoringOptions { ImageColumnName = "ImagePath", ImageFolder = s_set.Folder }).Fit(s_set.Validation);
+        float[] a = model.Transform(s_set.Validation).GetColumn<float[]>("Score").SelectMany(v => v).ToArray();
+        float[] b = halfScorer.Transform(s_set.Validation).GetColumn<float[]>("Score").SelectMany(v => v).ToArray();
+        Assert.HasCount(a.Length, b);
+        Assert.IsLessThanOrEqualTo(1e-2, a.Zip(b).Max(p => Math.Abs(p.First - p.Second)));
+    }
+
+    [TestMethod]
+    public void AResumedRunInTheSamePrecisionEndsBitIdenticalAndTheOtherPrecisionResumesToo()
+    {
+        using var whole = new ScratchDirectory();
+        using var broken = new ScratchDirectory();
+        TResNetAslOptions uninterrupted = Options(2, TrainingPrecision.BFloat16);
+        uninterrupted.CheckpointDirectory = whole.Path;
+        uninterrupted.CheckpointEverySteps = 4;
+        using TResNetAslTransformer reference = s_set.Context.MultiLabel().TResNetAsl(uninterrupted).Fit(s_set.Train);
+
+        TResNetAslOptions crashing = Options(2, TrainingPrecision.BFloat16);
+        crashing.CheckpointDirectory = broken.Path;
+        crashing.CheckpointEverySteps = 4;
+        crashing.Progress = new Recorder(p =>
+        {
+            if (p.Phase == TrainingPhase.Training && p.Epoch == 2 && p.Step == 6)
+            {
+                throw new OperationCanceledException("simulated crash");
+            }
+        });
+        Assert.ThrowsExactly<OperationCanceledException>(() => s_set.Context.MultiLabel().TResNetAsl(crashing).Fit(s_set.Train));
+        string checkpoint = Path.Combine(broken.Path, TrainingCheckpoint.FileName);
+        string copy = Path.Combine(broken.Path, "float32-resume");
+        Directory.CreateDirectory(copy);
+        File.Copy(checkpoint, Path.Combine(copy, TrainingCheckpoint.FileName));
+
+        TResNetAslOptions resuming = Options(2, TrainingPrecision.BFloat16);
+        resuming.CheckpointDirectory = broken.Path;
+        resuming.CheckpointEverySteps = 4;
+        using TResNetAslTransformer resumed = s_set.Context.MultiLabel().TResNetAsl(resuming).Fit(s_set.Train);
+        Dictionary<string, Tensor> expected = reference.Network.state_dict();
+        foreach ((string key, Tensor value) in resumed.Network.state_dict())
+        {
+            Assert.IsTrue(value.eq(expected[key]).all().item<bool>(), $"{key} differs after resuming in bfloat16");
+        }
+
+        TResNetAslOptions inFloat32 = Options(2, TrainingPrecision.Float32);
+        inFloat32.CheckpointDirectory = copy;
+        inFloat32.CheckpointEverySteps = 4;
+        using TResNetAslTransformer other = s_set.Context.MultiLabel().TResNetAsl(inFloat32).Fit(s_set.Train);
+        Assert.AreEqual(TrainingPrecision.Float32, other.Precision);
+        Assert.HasCount(2, other.History);
+        Assert.IsTrue(double.IsFinite(other.History[^1].Loss));
+    }
+
+    [TestMethod]
+    public void ACpuWithoutBFloat16InstructionsTrainsInFloat32WithAWarning()
+    {
+        var messages = new List<string>();
+        var ml = new MLContext(seed: 1);
+        ml.Log += (_, e) =>
+        {
+            if (e.Kind == ChannelMessageKind.Warning)
+            {
+                lock (messages)
+                {
+                    messages.Add(e.Message);
+                }
+            }
+        };
+        BFloat16Support.Override = () => null;
+        try
+        {
+            TResNetAslOptions options = Options(1, TrainingPrecision.BFloat16);
+            options.ForceBFloat16 = false;
+            using TResNetAslTransformer model = ml.MultiLabel().TResNetAsl(options).Fit(s_set.Train);
+            Assert.AreEqual(TrainingPrecision.Float32, model.Precision);
+            Assert.AreEqual(1, messages.Count(m => m.Contains("no bfloat16 instructions", StringComparison.Ordinal)), string.Join("\n", messages));
+
+            options.ForceBFloat16 = true;
+            using TResNetAslTransformer forced = ml.MultiLabel().TResNetAsl(options).Fit(s_set.Train);
+            Assert.AreEqual(TrainingPrecision.BFloat16, forced.Precision, "the user insisted");
+        }
+        finally
+        {
+            BFloat16Support.Override = null;
+        }
+    }
+
+    private sealed class Recorder(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}
