@@ -73,9 +73,12 @@ try
         {
             Console.WriteLine($"Epoch {e.Epoch}: loss {e.Loss:F4}, validation mAP {100 * (e.ValidationMap ?? double.NaN):F2}%, {e.ImagesPerSecond:F1} images/s");
         }
-        MultiLabelMetrics metrics = ml.MultiLabel().Evaluate(model.Transform(test));
+        IDataView scored = model.Transform(test);
+        MultiLabelMetrics metrics = ml.MultiLabel().Evaluate(scored);
         string report = Path.Combine(o.Output, "report.html");
-        metrics.SaveReport(report, $"FineTune: {o.Weights} on {(o.Manifest ?? o.Folder)} (held-out split)");
+        ml.MultiLabel().BuildReport(scored, new ReportOptions { Title = $"FineTune: {o.Weights} on {o.Manifest ?? o.Folder} (held-out split)" }, metrics)
+            .WithTraining(model.TrainingHistory())
+            .SaveReport(report);
         string onnx = Path.Combine(o.Output, "model.onnx");
         model.SaveOnnx(onnx);
         string zip = Path.Combine(o.Output, "model.zip");

@@ -99,8 +99,11 @@ try
     // Held-out evaluation through the fitted pipeline (labels mapped, images scored by ONNX Runtime).
     IDataView scored = model.Transform(test);
     MultiLabelMetrics metrics = ml.MultiLabel().Evaluate(scored, "Label", "Score", "PredictedLabels");
+    // The report shows the run, the held-out images with their predictions, and the labels' statistics.
     string report = Path.Combine(o.Output, "report.html");
-    metrics.SaveReport(report, "QuickStart: TResNet + ASL on synthetic shapes (held-out split)");
+    ml.MultiLabel().BuildReport(scored, new ReportOptions { Title = "QuickStart: TResNet + ASL on synthetic shapes (held-out split)", ImageFolder = dataDirectory }, metrics)
+        .WithTraining(network.TrainingHistory())
+        .SaveReport(report);
     string onnx = Path.Combine(o.Output, "model.onnx");
     network.SaveOnnx(onnx);
     // The scoring part only (images in, Score and PredictedLabels out): what an application loads.

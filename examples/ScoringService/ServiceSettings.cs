@@ -9,6 +9,7 @@ internal sealed class ServiceSettings
     public int MaxBatchSize { get; set; } = 16;
     public double MaxDelayMilliseconds { get; set; } = 2;
     public int MaxQueueLength { get; set; } = 1024;
+    public int MaxConcurrentBatches { get; set; } = 2;
     public int? GpuDeviceId { get; set; }
     public bool ReloadOnChange { get; set; } = true;
     public long MaxImageBytes { get; set; } = 10 << 20;
@@ -20,6 +21,7 @@ internal sealed class ServiceSettings
         MaxBatchSize = MaxBatchSize,
         MaxDelay = TimeSpan.FromMilliseconds(MaxDelayMilliseconds),
         MaxQueueLength = MaxQueueLength,
+        MaxConcurrentBatches = MaxConcurrentBatches,
         GpuDeviceId = GpuDeviceId,
         ReloadOnChange = ReloadOnChange,
     };

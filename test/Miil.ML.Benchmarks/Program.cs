@@ -17,6 +17,10 @@ if (args.Length > 0 && args[0] == "train")
 {
     return TrainingBenchmark.Run(args[1..]);
 }
+if (args.Length > 0 && args[0] == "serve")
+{
+    return ServingBenchmark.Run(args[1..]);
+}
 if (args.Length > 0 && args[0] == "soak")
 {
     return Miil.ML.Benchmarks.Soak.SoakCommand.Run(args[1..]);

@@ -10,7 +10,8 @@ namespace Miil.ML.Onnx.Serving;
 /// Scores single images from many threads at once, micro-batching them: each caller decodes its own
 /// image (so a bad one fails its own request only), then concurrent requests are gathered up to
 /// <see cref="MultiLabelScoringOptions.MaxBatchSize"/> or <see cref="MultiLabelScoringOptions.MaxDelay"/>
-/// and scored by one ONNX Runtime call, each caller receiving its own row. A row's scores do not depend
+/// and scored by one ONNX Runtime call, each caller receiving its own row. A batch waits only while other
+/// requests are still decoding: a lone request is scored at once. A row's scores do not depend
 /// on the batch it rode in (tested bit for bit against scoring it alone). Thread-safe; dispose it to
 /// finish the requests in flight and release the session.
 /// </summary>
@@ -20,7 +21,11 @@ public sealed class MicroBatchScorer : IDisposable, IAsyncDisposable
     private readonly MultiLabelScoringOptions _options;
     private readonly Channel<Pending>? _queue;
     private readonly Task? _loop;
+    private readonly SemaphoreSlim _slots;
     private int _closed;
+
+    /// <summary>Requests decoding their image right now: they will join the queue in a moment.</summary>
+    private int _arriving;
 
     private sealed class Pending(float[] pixels, long started)
     {
@@ -45,7 +50,11 @@ public sealed class MicroBatchScorer : IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         Statistics = statistics ?? new ScoringStatistics();
-        _scorer = new OnnxImageScorer(mlContext, model, imageFolder: null, options.GpuDeviceId, options.FallbackToCpu, source, options.IntraOpThreads);
+        // Calls in flight at once share the cores (unless told otherwise).
+        // Calls in flight at once share the cores (measured: each taking all of them oversubscribes and loses half the gain).
+        int? threads = options.IntraOpThreads ?? (options.MaxBatchSize > 1 ? Math.Max(1, Environment.ProcessorCount / options.MaxConcurrentBatches) : null);
+        _scorer = new OnnxImageScorer(mlContext, model, imageFolder: null, options.GpuDeviceId, options.FallbackToCpu, source, threads);
+        _slots = new SemaphoreSlim(options.MaxConcurrentBatches, options.MaxConcurrentBatches);
         if (options.MaxBatchSize > 1)
         {
             _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.MaxQueueLength)
@@ -99,18 +108,21 @@ public sealed class MicroBatchScorer : IDisposable, IAsyncDisposable
         long started = Stopwatch.GetTimestamp();
         int length = _scorer.Preprocessor.Length;
         float[] pixels = ArrayPool<float>.Shared.Rent(length);
+        Interlocked.Increment(ref _arriving);
         try
         {
             _scorer.Preprocessor.Fill(image.Span, pixels.AsSpan(0, length), name);
         }
         catch (InvalidOperationException)
         {
+            Interlocked.Decrement(ref _arriving);
             ArrayPool<float>.Shared.Return(pixels);
             Statistics.Completed(Stopwatch.GetElapsedTime(started).TotalMilliseconds, failed: true);
             throw;
         }
         if (_queue is null)
         {
+            Interlocked.Decrement(ref _arriving);
             // Micro-batching off: one ONNX Runtime call per request, concurrently.
             try
             {
@@ -127,7 +139,9 @@ public sealed class MicroBatchScorer : IDisposable, IAsyncDisposable
             }
         }
         var pending = new Pending(pixels, started);
-        if (!_queue.Writer.TryWrite(pending))
+        bool queued = _queue.Writer.TryWrite(pending);
+        Interlocked.Decrement(ref _arriving);
+        if (!queued)
         {
             ArrayPool<float>.Shared.Return(pixels);
             Statistics.Completed(Stopwatch.GetElapsedTime(started).TotalMilliseconds, failed: true);
@@ -188,6 +202,10 @@ public sealed class MicroBatchScorer : IDisposable, IAsyncDisposable
                 {
                     break;  // only cancelled requests were waiting
                 }
+                if (Volatile.Read(ref _arriving) == 0)
+                {
+                    break;  // nobody else is on the way: waiting would only delay this batch
+                }
                 TimeSpan left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
                 if (left <= TimeSpan.Zero)
                 {
@@ -210,28 +228,52 @@ public sealed class MicroBatchScorer : IDisposable, IAsyncDisposable
             {
                 continue;
             }
-            try
+            // Up to MaxConcurrentBatches calls at once: the next batch gathers while this one runs.
+            await _slots.WaitAsync().ConfigureAwait(false);
+            Pending[] work = [.. batch];
+            _ = Task.Run(() =>
             {
-                using PreparedBatch input = _scorer.NewBatch(batch.Count);
-                for (int i = 0; i < batch.Count; i++)
+                try
                 {
-                    batch[i].Pixels.AsSpan(0, length).CopyTo(input.Input.AsSpan(i * length, length));
+                    Score(work, length);
                 }
-                (float[] scores, bool[] decisions) = _scorer.Run(input);
-                Statistics.Batch(batch.Count);
-                for (int i = 0; i < batch.Count; i++)
+                finally
                 {
-                    bool delivered = batch[i].Result.TrySetResult(Prediction(scores, decisions, i));
-                    Finish(batch[i], failed: !delivered);
+                    _slots.Release();
                 }
+            });
+        }
+        // Closing: wait for the calls in flight.
+        for (int i = 0; i < _options.MaxConcurrentBatches; i++)
+        {
+            await _slots.WaitAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One ONNX Runtime call over gathered requests; each gets its row (or the call's error).</summary>
+    private void Score(Pending[] batch, int length)
+    {
+        try
+        {
+            using PreparedBatch input = _scorer.NewBatch(batch.Length);
+            for (int i = 0; i < batch.Length; i++)
+            {
+                batch[i].Pixels.AsSpan(0, length).CopyTo(input.Input.AsSpan(i * length, length));
             }
-            catch (Exception e)
+            (float[] scores, bool[] decisions) = _scorer.Run(input);
+            Statistics.Batch(batch.Length);
+            for (int i = 0; i < batch.Length; i++)
             {
-                foreach (Pending p in batch)
-                {
-                    p.Result.TrySetException(e);
-                    Finish(p, failed: true);
-                }
+                bool delivered = batch[i].Result.TrySetResult(Prediction(scores, decisions, i));
+                Finish(batch[i], failed: !delivered);
+            }
+        }
+        catch (Exception e)
+        {
+            foreach (Pending p in batch)
+            {
+                p.Result.TrySetException(e);
+                Finish(p, failed: true);
             }
         }
     }
@@ -267,6 +309,7 @@ public sealed class MicroBatchScorer : IDisposable, IAsyncDisposable
             await _loop.ConfigureAwait(false);
         }
         _scorer.Dispose();
+        _slots.Dispose();
     }
 
     /// <inheritdoc />

@@ -19,6 +19,13 @@ public sealed record MultiLabelScoringOptions
     /// </summary>
     public TimeSpan MaxDelay { get; init; } = TimeSpan.FromMilliseconds(2);
 
+    /// <summary>
+    /// ONNX Runtime calls in flight at once: the next batch gathers while one runs, and the cores are shared
+    /// among them (unless <see cref="IntraOpThreads"/> says otherwise). Default 2. For a large model with
+    /// one client at a time on a CPU, 1 gives that client every core.
+    /// </summary>
+    public int MaxConcurrentBatches { get; init; } = 2;
+
     /// <summary>Requests waiting at most; one more is refused at once (<see cref="ScoringQueueFullException"/>: HTTP 503) rather than queued without bound. Default 1024.</summary>
     public int MaxQueueLength { get; init; } = 1024;
 
@@ -28,7 +35,7 @@ public sealed record MultiLabelScoringOptions
     /// <summary>Whether a GPU that cannot be used falls back to the CPU (with a warning). Default true.</summary>
     public bool FallbackToCpu { get; init; } = true;
 
-    /// <summary>Threads of one ONNX Runtime call; null for all the cores.</summary>
+    /// <summary>Threads of one ONNX Runtime call; null for the cores divided among <see cref="MaxConcurrentBatches"/> (all of them without micro-batching).</summary>
     public int? IntraOpThreads { get; init; }
 
     /// <summary>
@@ -45,6 +52,7 @@ public sealed record MultiLabelScoringOptions
         ArgumentException.ThrowIfNullOrEmpty(ModelPath, nameof(ModelPath));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxBatchSize, 1, nameof(MaxBatchSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxQueueLength, 1, nameof(MaxQueueLength));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentBatches, 1, nameof(MaxConcurrentBatches));
         if (MaxDelay < TimeSpan.Zero || MaxDelay > TimeSpan.FromSeconds(10))
         {
             throw new ArgumentOutOfRangeException(nameof(MaxDelay), MaxDelay, "MaxDelay must lie in [0, 10 s].");

@@ -72,7 +72,7 @@ public abstract class MultiLabelImageTrainer<TTransformer> : IEstimator<TTransfo
             }).Fit(input);
             try
             {
-                return CreateTransformer(new TrainedModel(scorer, onnx, result, _options.ImageSize));
+                return CreateTransformer(new TrainedModel(scorer, onnx, result, _options.ImageSize, DescribeOptions(result).ToList()));
             }
             catch
             {
@@ -112,9 +112,29 @@ public abstract class MultiLabelImageTrainer<TTransformer> : IEstimator<TTransfo
     /// </summary>
     private protected virtual Func<int, MultiLabelNetwork> PrepareNetwork() => CreateNetwork;
 
+    /// <summary>The options that shaped the run, as a report lists them (a family adds its own).</summary>
+    private protected virtual IEnumerable<KeyValuePair<string, string>> DescribeOptions(TrainingResult result)
+    {
+        string F(double v) => v.ToString("G4", System.Globalization.CultureInfo.InvariantCulture);
+        yield return new("network", result.Network.Family + " " + result.Network.Describe());
+        yield return new("image size", _options.ImageSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return new("epochs", $"{result.History.Count} of {_options.Epochs}" + (_options.EarlyStoppingPatience is int p ? $" (early stopping after {p} without gain)" : ""));
+        yield return new("batch size", _options.BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return new("learning rate", $"{F(_options.LearningRate)} peak, OneCycle over {_options.EffectiveScheduleEpochs} epochs; weight decay {F(_options.WeightDecay)} ({_options.WeightDecayKind})");
+        yield return new("loss", _options.TrainingLoss().Description);
+        yield return new("EMA decay", _options.EmaDecay is double ema ? F(ema) : "off");
+        yield return new("augmentation", _options.Augmentation.ToString());
+        yield return new("precision", result.Precision.ToString());
+        yield return new("thresholds", _options.Thresholds.Selection.ToString());
+        if (_options.FineTuning != "none")
+        {
+            yield return new("fine-tuning", _options.FineTuning);
+        }
+    }
+
     /// <summary>The fitted model around a trained network (which it then owns).</summary>
     private protected abstract TTransformer CreateTransformer(TrainedModel model);
 }
 
 /// <summary>What Fit hands a family's transformer: the scorer, the ONNX bytes and the run.</summary>
-internal sealed record TrainedModel(ImageScoringTransformer Scorer, byte[] Onnx, TrainingResult Result, int ImageSize);
+internal sealed record TrainedModel(ImageScoringTransformer Scorer, byte[] Onnx, TrainingResult Result, int ImageSize, IReadOnlyList<KeyValuePair<string, string>> Options);

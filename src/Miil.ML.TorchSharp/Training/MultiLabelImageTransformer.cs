@@ -21,6 +21,7 @@ public abstract class MultiLabelImageTransformer<TNetwork> : ITransformer, IDisp
     where TNetwork : MultiLabelNetwork
 {
     private readonly TrainingResult _result;
+    private readonly IReadOnlyList<KeyValuePair<string, string>> _trainingOptions;
     private TNetwork? _network;
 
     private protected MultiLabelImageTransformer(TrainedModel model)
@@ -28,6 +29,7 @@ public abstract class MultiLabelImageTransformer<TNetwork> : ITransformer, IDisp
         Scorer = model.Scorer;
         OnnxModel = model.Onnx;
         _result = model.Result;
+        _trainingOptions = model.Options;
         ImageSize = model.ImageSize;
         _network = (TNetwork)model.Result.Network;
     }
@@ -100,6 +102,15 @@ public abstract class MultiLabelImageTransformer<TNetwork> : ITransformer, IDisp
         });
         Miil.ML.IO.AtomicFile.Write(path, stream => stream.Write(bytes));
     }
+
+    /// <summary>The run as a report's training section shows it: per epoch, the selected epoch, and the options that shaped it.</summary>
+    public Miil.ML.Reports.TrainingHistory TrainingHistory() => new()
+    {
+        Epochs = History.Select(e => new Miil.ML.Reports.TrainingEpoch(e.Epoch, e.Loss, e.LearningRate, e.ValidationMap, e.EmaValidationMap, e.ImagesPerSecond)).ToList(),
+        SelectedEpoch = BestEpoch,
+        SelectedWeights = SelectedWeights.ToString(),
+        Options = _trainingOptions,
+    };
 
     /// <summary>Writes the model as an NVIDIA Triton model repository entry (see <see cref="Onnx.Serving.TritonRepository"/>); returns the model's folder.</summary>
     /// <param name="repository">The model repository folder.</param>

@@ -74,5 +74,15 @@ public sealed class TResNetAslTrainer : MultiLabelImageTrainer<TResNetAslTransfo
         return model;
     }
 
+    private protected override IEnumerable<KeyValuePair<string, string>> DescribeOptions(TrainingResult result)
+    {
+        foreach (KeyValuePair<string, string> option in base.DescribeOptions(result))
+        {
+            yield return option;
+        }
+        yield return new("architecture", Options.Architecture.ToString());
+        yield return new("pretrained weights", Options.PretrainedWeights ?? "none (random initialisation)");
+    }
+
     private protected override TResNetAslTransformer CreateTransformer(TrainedModel model) => new(model);
 }

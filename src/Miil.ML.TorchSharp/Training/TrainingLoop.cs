@@ -118,7 +118,8 @@ internal sealed partial class TrainingLoop : IDisposable
     /// <summary>Closes the epoch: its summary in the history and the log, the counters reset, progress, and the checkpoint.</summary>
     private void EndEpoch(TrainingState state, double? rawMap, double? emaMap, OneCycleSchedule schedule, int stepsPerEpoch, double seconds, string? checkpoint)
     {
-        var summary = new EpochSummary(state.Epoch + 1, state.EpochLossSum / state.EpochImages, rawMap, emaMap, state.EpochImages / Math.Max(seconds, 1e-9), state.EpochSkipped);
+        var summary = new EpochSummary(state.Epoch + 1, state.EpochLossSum / state.EpochImages, rawMap, emaMap, state.EpochImages / Math.Max(seconds, 1e-9), state.EpochSkipped,
+            schedule.At(Math.Max(0, state.Step - 1)).LearningRate);
         state.History.Add(summary);
         ContextLog.Info(_context, _options.TrainerName,
             $"Epoch {summary.Epoch}/{_options.Epochs}: loss {summary.Loss:F4}, {summary.ImagesPerSecond:F1} images/s"

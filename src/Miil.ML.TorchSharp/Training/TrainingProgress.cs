@@ -73,4 +73,5 @@ public sealed record TrainingProgress
 /// <param name="EmaValidationMap">EMA model's validation mAP, or null without EMA or validation set.</param>
 /// <param name="ImagesPerSecond">Training throughput (decoding included).</param>
 /// <param name="SkippedImages">Unreadable images skipped in the epoch (with <see cref="MultiLabelTrainerOptions.SkipUnreadableImages"/>).</param>
-public sealed record EpochSummary(int Epoch, double Loss, double? ValidationMap, double? EmaValidationMap, double ImagesPerSecond, int SkippedImages);
+/// <param name="LearningRate">The learning rate of the epoch's last step (null in checkpoints written before it was recorded).</param>
+public sealed record EpochSummary(int Epoch, double Loss, double? ValidationMap, double? EmaValidationMap, double ImagesPerSecond, int SkippedImages, double? LearningRate = null);

@@ -24,7 +24,7 @@ internal static partial class KillLoopSoak
 
     public static int Run(int runs)
     {
-        string dll = QuickStartDll();
+        string dll = ExampleApps.Dll("QuickStart");
         string root = SoakCommand.Scratch("kill");
         try
         {
@@ -80,7 +80,7 @@ internal static partial class KillLoopSoak
     private static (string LastLine, bool Killed) KillAt(string dll, string folder, TimeSpan delay)
     {
         var lines = new List<string>();
-        using Process process = Start(Arguments(dll, folder), lines);
+        using Process process = ExampleApps.Start(Arguments(dll, folder), lines);
         bool ended = process.WaitForExit(delay);
         if (!ended)
         {
@@ -97,7 +97,7 @@ internal static partial class KillLoopSoak
     private static (Outcome? Outcome, string Status) Finish(string dll, string folder)
     {
         var lines = new List<string>();
-        using Process process = Start(Arguments(dll, folder), lines);
+        using Process process = ExampleApps.Start(Arguments(dll, folder), lines);
         if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
         {
             process.Kill();
@@ -211,38 +211,6 @@ internal static partial class KillLoopSoak
         {
             return false;
         }
-    }
-
-    private static Process Start(string[] arguments, List<string> lines)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in arguments)
-        {
-            start.ArgumentList.Add(a);
-        }
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        Process process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (lines) { lines.Add(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (lines) { lines.Add(e.Data); } } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    /// <summary>The QuickStart the solution build produced: Release when built, else Debug.</summary>
-    private static string QuickStartDll()
-    {
-        string? root = AppContext.BaseDirectory;
-        while (root is not null && !File.Exists(Path.Combine(root, "Miil.ML.sln")))
-        {
-            root = Path.GetDirectoryName(root.TrimEnd(Path.DirectorySeparatorChar));
-        }
-        if (root is null)
-        {
-            throw new InvalidOperationException("Run the soak from the repository's build output (Miil.ML.sln not found above it).");
-        }
-        string? dll = new[] { "Release", "Debug" }.Select(c => Path.Combine(root, "examples", "QuickStart", "bin", c, "net10.0", "QuickStart.dll")).FirstOrDefault(File.Exists);
-        return dll ?? throw new InvalidOperationException("Build the QuickStart first: dotnet build -c Release examples/QuickStart");
     }
 
     private static string Cell(string text)

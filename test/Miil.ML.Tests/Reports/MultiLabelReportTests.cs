@@ -23,7 +23,7 @@ public sealed class MultiLabelReportTests
     {
         MultiLabelMetrics m = Metrics();
         string html = MultiLabelReport.ToHtml(m);
-        Assert.AreEqual(3, CountOf(html, "<svg"), "PR curves, threshold sweep, label frequency");
+        Assert.AreEqual(4, CountOf(html, "<svg"), "PR curves, threshold sweep, label frequency, AP against positives");
         StringAssert.Contains(html, Pct(m.MeanAveragePrecision));
         StringAssert.Contains(html, Pct(m.AtThreshold.OF1));
         StringAssert.Contains(html, "traffic light");
