@@ -23,6 +23,13 @@ if (args.Contains("--help") || args.Contains("-h"))
     Console.WriteLine(QuickStartOptions.Usage);
     return 0;
 }
+if (args.Contains("--doctor"))
+{
+    // Why training and scoring would (not) use the GPU here; exits non-zero when the parity check fails.
+    Miil.ML.Onnx.Diagnostics.DoctorReport doctor = new MLContext().MultiLabel().Doctor();
+    Console.WriteLine(doctor);
+    return doctor.ParityPassed ? 0 : 1;
+}
 QuickStartOptions o;
 try
 {

@@ -38,6 +38,7 @@ internal sealed record QuickStartOptions
           --checkpoint-every N also write the checkpoint every N steps, not only per epoch [off]
           --seed N             seed of data and training [0]
           --precision P        float32 or bfloat16 (mixed precision; pays on CPUs with fast bfloat16) [float32]
+          --doctor             only examine this machine (CUDA, ONNX Runtime, libtorch, CPU) and print why the GPU is or is not used
           --plain              plain log lines instead of a progress bar (default when output is redirected)
         """;
 
@@ -78,6 +79,7 @@ internal sealed record QuickStartOptions
                 "--checkpoint-every" => options with { CheckpointEverySteps = Int() },
                 "--seed" => options with { Seed = int.TryParse(Value(), CultureInfo.InvariantCulture, out int s) ? s : throw new ArgumentException($"Option {name} needs a whole number.") },
                 "--plain" => options with { Plain = true },
+                "--doctor" => options,
                 _ => throw new ArgumentException($"Unknown option '{name}'.\n\n{Usage}"),
             };
         }

@@ -1,11 +1,20 @@
 // ScoringService: a Miil.ML multi-label model behind HTTP, micro-batched.
 // POST /predict (an image as the body, or multipart), POST /predict/batch (multipart, several images),
-// GET /health, GET /metrics (Prometheus), GET /openapi/v1.json. Configured the ASP.NET Core way:
+// GET /health, GET /metrics (Prometheus), GET /openapi/v1.json. --doctor examines the GPU setup and exits.
+// Configured the ASP.NET Core way:
 // appsettings.json, environment (Scoring__ModelPath=...), command line (--Scoring:ModelPath=...).
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.ML;
 using Miil.ML.Onnx.Serving;
 using ScoringService;
+
+if (args.Contains("--doctor"))
+{
+    // Why the service would (not) score on the GPU here; exits non-zero when the parity check fails.
+    Miil.ML.Onnx.Diagnostics.DoctorReport doctor = Miil.ML.Onnx.Diagnostics.MultiLabelDoctor.Examine();
+    Console.WriteLine(doctor);
+    return doctor.ParityPassed ? 0 : 1;
+}
 
 WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
 var settings = builder.Configuration.GetSection("Scoring").Get<ServiceSettings>() ?? new ServiceSettings();

@@ -1,4 +1,5 @@
 using Miil.ML.Evaluation;
+using Miil.ML.Onnx.Diagnostics;
 using Miil.ML.Onnx.Scoring;
 
 namespace Miil.ML.Onnx;
@@ -105,5 +106,19 @@ public static class MultiLabelCatalogExtensions
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return ModelZipLoader.Load(catalog.Context, path, options ?? new ImageScoringOptions());
+    }
+
+    /// <summary>
+    /// The GPU doctor: why scoring and training do or do not use the GPU here, each problem with its fix,
+    /// and a tiny model scored on every usable provider against a float64 reference. See <see cref="MultiLabelDoctor"/>.
+    /// </summary>
+    /// <param name="catalog">The multi-label catalog.</param>
+    /// <param name="options">What to examine; default: the context's GPU device (or 0), parity on, libtorch when present.</param>
+    /// <returns>The findings; <c>ToString()</c> is the readable report.</returns>
+    public static DoctorReport Doctor(this MultiLabelCatalog catalog, DoctorOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        options ??= new DoctorOptions { GpuDeviceId = catalog.Context.GpuDeviceId ?? 0 };
+        return MultiLabelDoctor.Examine(options);
     }
 }
