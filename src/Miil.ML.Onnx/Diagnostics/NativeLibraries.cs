@@ -3,10 +3,14 @@ using System.Text;
 
 namespace Miil.ML.Onnx.Diagnostics;
 
-/// <summary>Which native libraries load here, and from where (Linux: the process's memory map).</summary>
-internal static class NativeLibraries
+/// <summary>
+/// Which native libraries load here, and from where (Linux: the process's memory map): the helpers the
+/// doctor's probes use, public for probes of your own (<see cref="IDoctorProbe"/>).
+/// </summary>
+public static class NativeLibraries
 {
-    /// <summary>The path of a mapped library whose file name starts with <paramref name="fileNamePrefix"/>, or null.</summary>
+    /// <summary>The path of a library mapped into this process whose file name starts with <paramref name="fileNamePrefix"/>, or null (also off Linux).</summary>
+    /// <param name="fileNamePrefix">The start of the file name, for example "libstdc++.so" or "libtorch_cuda".</param>
     public static string? MappedPath(string fileNamePrefix)
     {
         const string maps = "/proc/self/maps";
@@ -30,6 +34,8 @@ internal static class NativeLibraries
     /// file it resolved to (or the name when the OS does not say), otherwise null with the loader's reason.
     /// The library stays loaded: it is what the provider would load next anyway.
     /// </summary>
+    /// <param name="name">The library's file name as a DT_NEEDED entry spells it ("libcudart.so.13").</param>
+    /// <param name="error">The loader's message when it fails.</param>
     public static string? TryLoad(string name, out string? error)
     {
         error = null;
@@ -50,7 +56,8 @@ internal static class NativeLibraries
         return MappedPath(name) ?? name;
     }
 
-    /// <summary>The highest <c>GLIBCXX_3.4.N</c> version a libstdc++ file defines, or null.</summary>
+    /// <summary>The N of the highest <c>GLIBCXX_3.4.N</c> version a libstdc++ file names, or null.</summary>
+    /// <param name="libstdcxxPath">The libstdc++ file.</param>
     public static int? HighestGlibCxxMinor(string libstdcxxPath)
     {
         byte[] bytes = File.ReadAllBytes(libstdcxxPath);

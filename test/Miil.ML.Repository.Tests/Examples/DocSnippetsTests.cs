@@ -64,6 +64,14 @@ public sealed class DocSnippetsTests
         Assert.AreEqual(1.0, fromView.MeanAveragePrecision, 1e-7);
     }
 
+    [TestMethod]
+    public void TheTroubleshootingPagesDoctorReportsEveryArea()
+    {
+        Miil.ML.Onnx.Diagnostics.DoctorReport report = DocSnippets.Troubleshooting.Doctor();
+        CollectionAssert.IsSubsetOf(new[] { "System", "ONNX Runtime", "CUDA", "Parity" }, report.Findings.Select(f => f.Area).Distinct().ToArray());
+        Assert.IsTrue(report.ParityPassed);
+    }
+
     private sealed class Row
     {
         public float[] Score { get; set; } = [];
