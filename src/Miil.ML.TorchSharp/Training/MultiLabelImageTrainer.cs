@@ -116,7 +116,7 @@ public abstract class MultiLabelImageTrainer<TTransformer> : IEstimator<TTransfo
     private protected virtual IEnumerable<KeyValuePair<string, string>> DescribeOptions(TrainingResult result)
     {
         string F(double v) => v.ToString("G4", System.Globalization.CultureInfo.InvariantCulture);
-        yield return new("network", result.Network.Family + " " + result.Network.Describe());
+        yield return new("network", NetworkLine.Readable(result.Network.Family, result.Network.Describe()));
         yield return new("image size", _options.ImageSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return new("epochs", $"{result.History.Count} of {_options.Epochs}" + (_options.EarlyStoppingPatience is int p ? $" (early stopping after {p} without gain)" : ""));
         yield return new("batch size", _options.BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture));

@@ -80,7 +80,6 @@ public sealed class TResNetAslTrainer : MultiLabelImageTrainer<TResNetAslTransfo
         {
             yield return option;
         }
-        yield return new("architecture", Options.Architecture.ToString());
         yield return new("pretrained weights", Options.PretrainedWeights ?? "none (random initialisation)");
     }
 

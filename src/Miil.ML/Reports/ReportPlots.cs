@@ -7,7 +7,7 @@ using Miil.ML.Evaluation;
 namespace Miil.ML.Reports;
 
 /// <summary>The report's charts, drawn by OxyPlot and exported as SVG (managed code, no native library).</summary>
-internal static class ReportPlots
+internal static partial class ReportPlots
 {
     /// <summary>Most classes drawn in the precision-recall chart (the most frequent ones).</summary>
     public const int MaxCurves = 10;
@@ -173,6 +173,7 @@ internal static class ReportPlots
                 TextPosition = new DataPoint(c.Positives, 100 * c.AveragePrecision),
                 TextHorizontalAlignment = HorizontalAlignment.Left,
                 TextVerticalAlignment = VerticalAlignment.Bottom,
+                Offset = new ScreenVector(5, -2),   // beside the marker, not under it
                 FontSize = 9,
                 Stroke = OxyColors.Transparent,
                 TextColor = OxyColor.Parse("#333333"),
@@ -236,5 +237,21 @@ internal static class ReportPlots
     }
 
     private static string Svg(PlotModel model, double width, double height)
-        => SvgExporter.ExportToString(model, width, height, isDocument: false, textMeasurer: new BrowserTextMeasurer(), useVerticalTextAlignmentWorkaround: false);
+        => UniqueIds(SvgExporter.ExportToString(model, width, height, isDocument: false, textMeasurer: new BrowserTextMeasurer(), useVerticalTextAlignmentWorkaround: false));
+
+    /// <summary>
+    /// OxyPlot numbers its clip paths from 1 in every SVG (<c>id="clipPath1"</c>), and a page with several
+    /// inline SVGs resolves <c>url(#clipPath1)</c> to the first one in the document: later charts were clipped
+    /// to an earlier chart's plot area (a learning-rate line cut off two thirds along). Each chart's ids get
+    /// a prefix from a digest of the chart itself, so they are unique in the page and the output stays
+    /// deterministic.
+    /// </summary>
+    internal static string UniqueIds(string svg)
+    {
+        string prefix = "c" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(svg)))[..10].ToLowerInvariant() + "-";
+        return ClipPathReference().Replace(svg, m => m.Groups[1].Value + prefix + m.Groups[2].Value);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(id=""|url\(#)(clipPath\d+)")]
+    private static partial System.Text.RegularExpressions.Regex ClipPathReference();
 }

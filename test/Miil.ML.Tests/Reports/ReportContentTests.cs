@@ -141,6 +141,16 @@ public sealed partial class ReportContentTests
         Assert.DoesNotContain("<script", html);
         Assert.DoesNotContain("src=\"http", html);
 
+        // Ids are unique in the page and every reference finds its own chart's element: OxyPlot numbers
+        // clip paths from 1 in each SVG, and a repeated id clipped later charts to an earlier one's area.
+        string[] ids = Regex.Matches(html, "id=\"([^\"]+)\"").Select(m => m.Groups[1].Value).ToArray();
+        Assert.IsGreaterThanOrEqualTo(5, ids.Count(i => i.Contains("clipPath", StringComparison.Ordinal)), "the charts clip");
+        CollectionAssert.AllItemsAreUnique(ids);
+        foreach (Match reference in Regex.Matches(html, @"url\(#([^)]+)\)"))
+        {
+            CollectionAssert.Contains(ids, reference.Groups[1].Value);
+        }
+
         // Each chart names its series (a legend, direct labels, or both).
         string sweep = Svg(html, "id=\"sweep\"");
         foreach (string line in new[] { "OP", "OR", "OF1", "CP", "CR", "CF1" })
