@@ -132,11 +132,11 @@ using (InferenceSession cpu32 = Provider.Cpu.Open(float32))
     }
 }
 
-Console.WriteLine("| compared with CPU float32 | output | error | limit | result |");
-Console.WriteLine("|---|---|---|---|---|");
+Console.WriteLine("Parity against CPU float32 (relative error of the logits for float32, absolute error of the scores for float16):");
 foreach (ParityRow r in parityRows)
 {
-    Console.WriteLine(F($"| {r.What} | {r.Output} | {r.Error:0.00e+0} | {(r.Limit is double l ? l.ToString("0e+0", CultureInfo.InvariantCulture) : "info")} | {(r.Passed ? "pass" : "FAIL")} |"));
+    string limit = r.Limit is double l ? "limit " + l.ToString("0e+0", CultureInfo.InvariantCulture) : "for information";
+    Console.WriteLine(F($"  {(r.Passed ? "pass" : "FAIL")}  {r.What}, {r.Output}: {r.Error:0.00e+0} ({limit})"));
 }
 Console.WriteLine();
 string device = doctor.Findings.FirstOrDefault(f => f.Area == "CUDA" && f.Item == $"device {o.Device}")?.Value ?? "no GPU";

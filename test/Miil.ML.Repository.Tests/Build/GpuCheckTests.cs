@@ -49,7 +49,7 @@ public sealed class GpuCheckTests
         (int code, string output) = Run("--models", scratch.Path, "--batches", "1,3", "--seconds", "0.05", "--random", "2");
         Assert.AreEqual(0, code, output);
         StringAssert.Contains(output, "parity batch: 3 built-in images + 2 random inputs");
-        StringAssert.Contains(output, "| CPU float16 | scores |");
+        StringAssert.Contains(output, "pass  CPU float16, scores: ");
         foreach (string row in new[] { "| CPU | float32 | 1 | no |", "| CPU | float32 | 1 | yes |", "| CPU | float32 | 3 | no |", "| CPU | float32 | 3 | yes |" })
         {
             StringAssert.Contains(output, row);
@@ -69,7 +69,7 @@ public sealed class GpuCheckTests
         WriteModels(scratch.Path, seed16: 4);
         (int code, string output) = Run("--models", scratch.Path, "--batches", "1", "--seconds", "0.01");
         Assert.AreEqual(1, code, output);
-        StringAssert.Contains(output, "| FAIL |");
+        StringAssert.Contains(output, "FAIL  CPU float16, scores: ");
         StringAssert.Contains(output, "Parity: FAILED");
     }
 
