@@ -16,9 +16,6 @@ namespace Miil.ML.Onnx;
 /// </remarks>
 public static class OnnxSessionFactory
 {
-    /// <summary>The NVIDIA driver library every CUDA program needs.</summary>
-    private const string CudaDriverLibrary = "libcuda.so.1";
-
     /// <summary>Opens a session on the device <paramref name="mlContext"/> asks for, logging a fallback to CPU there.</summary>
     /// <exception cref="InvalidOperationException">A GPU was asked for, none is usable, and the context does not allow CPU fallback.</exception>
     public static OnnxSession Create(MLContext mlContext, byte[] model)
@@ -88,7 +85,7 @@ public static class OnnxSessionFactory
         {
             return "CUDA is available on Linux and Windows only";
         }
-        string driver = OperatingSystem.IsWindows() ? "nvcuda.dll" : CudaDriverLibrary;
+        string driver = Diagnostics.CudaDriver.LibraryName;
         if (!NativeLibrary.TryLoad(driver, out IntPtr handle))
         {
             return $"no NVIDIA driver: {driver} not found";

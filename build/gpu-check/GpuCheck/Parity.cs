@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using Miil.ML.Onnx;
+using Miil.ML.Onnx.Diagnostics;
 
 namespace GpuCheck;
 
@@ -22,31 +23,21 @@ internal static class Parity
     /// <summary>Target for a float16 model: absolute error of the scores (probabilities).</summary>
     public const double Float16Limit = 1e-2;
 
-    public static float[] Run(InferenceSession session, float[] pixels, int count, int size, string output)
+    /// <summary>The named outputs of one run over the parity batch, in the order asked for.</summary>
+    public static float[][] Run(InferenceSession session, float[] pixels, int count, int size, params string[] outputs)
     {
         using OrtValue input = OrtValue.CreateTensorValueFromMemory(pixels, new long[] { count, 3, size, size });
-        using IDisposableReadOnlyCollection<OrtValue> results = session.Run(new RunOptions(), new[] { OnnxModelContract.InputName }, new[] { input }, new[] { output });
-        return results[0].GetTensorDataAsSpan<float>().ToArray();
+        using var runOptions = new RunOptions();
+        using IDisposableReadOnlyCollection<OrtValue> results = session.Run(runOptions, new[] { OnnxModelContract.InputName }, new[] { input }, outputs);
+        return results.Select(r => r.GetTensorDataAsSpan<float>().ToArray()).ToArray();
     }
 
-    public static double Relative(float[] actual, float[] reference)
-    {
-        double worst = Absolute(actual, reference), scale = reference.Max(v => Math.Abs((double)v));
-        return scale == 0 ? worst : worst / scale;
-    }
+    /// <summary>max |a - b| over the largest |reference| (the doctor's measure).</summary>
+    public static double Relative(float[] actual, float[] reference) => Compare(actual, reference).MaxRelativeError;
 
-    public static double Absolute(float[] actual, float[] reference)
-    {
-        if (actual.Length != reference.Length)
-        {
-            return double.PositiveInfinity;
-        }
-        double worst = 0;
-        for (int i = 0; i < actual.Length; i++)
-        {
-            double d = Math.Abs((double)actual[i] - reference[i]);
-            worst = double.IsNaN(d) ? double.PositiveInfinity : Math.Max(worst, d);
-        }
-        return worst;
-    }
+    /// <summary>max |a - b|.</summary>
+    public static double Absolute(float[] actual, float[] reference) => Compare(actual, reference).MaxAbsoluteError;
+
+    private static ParityResult Compare(float[] actual, float[] reference) =>
+        ParityResult.Measure("", actual, Array.ConvertAll(reference, v => (double)v), double.PositiveInfinity);
 }

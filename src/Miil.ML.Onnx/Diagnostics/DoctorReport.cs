@@ -100,4 +100,31 @@ public sealed record ParityResult(string Provider, double MaxAbsoluteError, doub
 {
     /// <summary>Whether the provider agrees with the reference within the tolerance.</summary>
     public bool Passed => MaxRelativeError <= Tolerance;
+
+    /// <summary>
+    /// Compares <paramref name="actual"/> with <paramref name="expected"/>: max |a - b|, and that over the
+    /// largest |expected| (the absolute error when every expected value is 0). A NaN or a length mismatch
+    /// counts as an infinite error.
+    /// </summary>
+    /// <param name="provider">What produced <paramref name="actual"/>.</param>
+    /// <param name="actual">The outputs compared.</param>
+    /// <param name="expected">The reference outputs, in the same order.</param>
+    /// <param name="tolerance">The largest accepted relative error.</param>
+    public static ParityResult Measure(string provider, IReadOnlyList<float> actual, IReadOnlyList<double> expected, double tolerance)
+    {
+        ArgumentNullException.ThrowIfNull(actual);
+        ArgumentNullException.ThrowIfNull(expected);
+        if (actual.Count != expected.Count)
+        {
+            return new ParityResult(provider, double.PositiveInfinity, double.PositiveInfinity, tolerance);
+        }
+        double worst = 0, scale = 0;
+        for (int i = 0; i < expected.Count; i++)
+        {
+            double d = Math.Abs(actual[i] - expected[i]);
+            worst = double.IsNaN(d) ? double.PositiveInfinity : Math.Max(worst, d);
+            scale = Math.Max(scale, Math.Abs(expected[i]));
+        }
+        return new ParityResult(provider, worst, scale == 0 ? worst : worst / scale, tolerance);
+    }
 }

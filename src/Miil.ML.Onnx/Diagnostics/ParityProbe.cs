@@ -35,7 +35,7 @@ internal sealed class ParityProbe : IDoctorProbe
     private static void Compare(DoctorReport report, string provider, InferenceSession session, ParityModel model, double tolerance)
     {
         float[] actual = Run(session, model);
-        ParityResult result = Measure(provider, actual, model.Expected, tolerance);
+        ParityResult result = ParityResult.Measure(provider, actual, model.Expected, tolerance);
         report.AddParity(result);
         report.Add(Area, provider, $"max relative error {result.MaxRelativeError:0.0e+0} (max abs {result.MaxAbsoluteError:0.0e+0}) against float64, tolerance {tolerance:0.0e+0}",
             result.Passed ? DoctorStatus.Ok : DoctorStatus.Problem,
@@ -48,22 +48,5 @@ internal sealed class ParityProbe : IDoctorProbe
         using IDisposableReadOnlyCollection<DisposableNamedOnnxValue> outputs =
             session.Run(new[] { NamedOnnxValue.CreateFromTensor(ParityModel.InputName, input) });
         return outputs.First().AsEnumerable<float>().ToArray();
-    }
-
-    /// <summary>max |a - b| and that over the largest |reference|.</summary>
-    internal static ParityResult Measure(string provider, IReadOnlyList<float> actual, IReadOnlyList<double> expected, double tolerance)
-    {
-        if (actual.Count != expected.Count)
-        {
-            return new ParityResult(provider, double.PositiveInfinity, double.PositiveInfinity, tolerance);
-        }
-        double worst = 0, scale = 0;
-        for (int i = 0; i < expected.Count; i++)
-        {
-            double d = Math.Abs(actual[i] - expected[i]);
-            worst = double.IsNaN(d) ? double.PositiveInfinity : Math.Max(worst, d);
-            scale = Math.Max(scale, Math.Abs(expected[i]));
-        }
-        return new ParityResult(provider, worst, scale == 0 ? worst : worst / scale, tolerance);
     }
 }

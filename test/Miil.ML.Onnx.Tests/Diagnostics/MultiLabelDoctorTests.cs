@@ -15,18 +15,7 @@ public sealed class MultiLabelDoctorTests
 {
     private static readonly Lazy<DoctorReport> Report = new(() => new MLContext().MultiLabel().Doctor());
 
-    private static bool DriverPresent
-    {
-        get
-        {
-            if (!NativeLibrary.TryLoad(OperatingSystem.IsWindows() ? "nvcuda.dll" : "libcuda.so.1", out IntPtr h))
-            {
-                return false;
-            }
-            NativeLibrary.Free(h);
-            return true;
-        }
-    }
+    private static bool DriverPresent => OnnxSessionFactory.CudaUnavailableReason() is null;
 
     [TestMethod]
     public void OnnxRuntimeSectionReportsTheLoadedVersionAndProviders()
@@ -49,12 +38,12 @@ public sealed class MultiLabelDoctorTests
         }
         DoctorReport report = Report.Value;
         Assert.IsFalse(report.CudaScoringAvailable);
-        DoctorFinding driver = report.Find("CUDA", "libcuda.so.1")!;
+        DoctorFinding driver = report.Find("CUDA", CudaDriver.LibraryName)!;
         Assert.AreEqual(DoctorStatus.Problem, driver.Status);
         StringAssert.Contains(driver.Fix, "NVIDIA driver");
 
         string provider = report.Findings.Single(f => f.Item == "CUDA provider library").Value;
-        IEnumerable<string> linked = ElfDependencies.Needed(provider).Where(n => !CudaRequirements.IsSystemLibrary(n) && n != "libcuda.so.1");
+        IEnumerable<string> linked = ElfDependencies.Needed(provider).Where(n => !CudaRequirements.IsSystemLibrary(n) && n != CudaDriver.LibraryName);
         Assert.IsTrue(linked.Any(), "the provider links CUDA libraries");
         foreach (string library in linked.Append("libcudnn.so.9"))
         {
@@ -105,15 +94,15 @@ public sealed class MultiLabelDoctorTests
     {
         ParityModel model = ParityModel.Build();
         float[] outputs = model.Expected.Select(v => (float)v).ToArray();
-        Assert.IsTrue(ParityProbe.Measure("CPU", outputs, model.Expected, 1e-4).Passed);
+        Assert.IsTrue(ParityResult.Measure("CPU", outputs, model.Expected, 1e-4).Passed);
         double scale = model.Expected.Max(Math.Abs);
         outputs[3] += (float)(scale * 1e-3);
-        ParityResult off = ParityProbe.Measure("CPU", outputs, model.Expected, 1e-4);
+        ParityResult off = ParityResult.Measure("CPU", outputs, model.Expected, 1e-4);
         Assert.IsFalse(off.Passed);
         Assert.AreEqual(1e-3, off.MaxRelativeError, 1e-4);
         outputs[3] = float.NaN;
-        Assert.IsFalse(ParityProbe.Measure("CPU", outputs, model.Expected, 1e-4).Passed);
-        Assert.IsFalse(ParityProbe.Measure("CPU", outputs[..^1], model.Expected, 1e-4).Passed);
+        Assert.IsFalse(ParityResult.Measure("CPU", outputs, model.Expected, 1e-4).Passed);
+        Assert.IsFalse(ParityResult.Measure("CPU", outputs[..^1], model.Expected, 1e-4).Passed);
     }
 
     [TestMethod]
