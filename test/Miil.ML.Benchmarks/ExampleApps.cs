@@ -20,20 +20,7 @@ internal static class ExampleApps
         return dll ?? throw new InvalidOperationException($"Build the example first: dotnet build -c Release examples/{name}");
     }
 
-    /// <summary>Starts <c>dotnet dll args</c> with its output (stdout and stderr) collected line by line.</summary>
+    /// <summary>Starts <c>dotnet dll args</c> with its output (stdout and stderr) collected line by line (lock <paramref name="lines"/> to read it meanwhile).</summary>
     public static Process Start(IEnumerable<string> arguments, List<string> lines)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in arguments)
-        {
-            start.ArgumentList.Add(a);
-        }
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        Process process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (lines) { lines.Add(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (lines) { lines.Add(e.Data); } } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
+        => Testing.ChildDotNet.Start(arguments, line => { lock (lines) { lines.Add(line); } });
 }

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using Miil.ML.Repository.Tests.Infrastructure;
 
 namespace Miil.ML.Repository.Tests.Examples;
@@ -8,14 +6,7 @@ namespace Miil.ML.Repository.Tests.Examples;
 [TestClass]
 public sealed class DoctorFlagTests
 {
-    private static string Run(string app)
-    {
-        using Process process = DotNet.Start([ExampleApp.Dll(app), "--doctor"], out StringBuilder output);
-        Assert.IsTrue(process.WaitForExit(TimeSpan.FromMinutes(1)), output.ToString());
-        process.WaitForExit();
-        Assert.AreEqual(0, process.ExitCode, output.ToString());
-        return output.ToString();
-    }
+    private static string Run(string app) => DotNet.Run(Environment.CurrentDirectory, ExampleApp.Dll(app), "--doctor");
 
     [TestMethod]
     public void TheQuickStartExaminesLibtorchAndOnnxRuntimeAndTrainsNothing()

@@ -25,35 +25,9 @@ internal static class DotNet
     /// <summary>Starts <c>dotnet</c> with the arguments; standard output and errors collect into <paramref name="output"/>.</summary>
     public static Process Start(string[] arguments, out StringBuilder output, string? workingDirectory = null)
     {
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet)
-        {
-            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (string a in arguments)
-        {
-            start.ArgumentList.Add(a);
-        }
-        // The test host runs under an outer 'dotnet test'; its MSBuild variables would steer a child build.
-        foreach (string key in start.Environment.Keys.ToList())
-        {
-            if (key.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase) || key.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase))
-            {
-                start.Environment.Remove(key);
-            }
-        }
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-
         var text = new StringBuilder();
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (text) { text.AppendLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (text) { text.AppendLine(e.Data); } } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
         output = text;
-        return process;
+        // Lines arrive on two reader threads; reading the text while the process runs needs the same lock.
+        return Testing.ChildDotNet.Start(arguments, line => { lock (text) { text.AppendLine(line); } }, workingDirectory);
     }
 }
