@@ -10,6 +10,12 @@ namespace Miil.ML.Testing;
 /// </summary>
 internal static class ChildDotNet
 {
+    /// <summary>
+    /// How long a child may run before a test calls it hung: a guard against hangs, not a speed target,
+    /// so it is far above any run's time on a loaded 2-core machine (the suite's assemblies run at once).
+    /// </summary>
+    public static readonly TimeSpan HangLimit = TimeSpan.FromMinutes(20);
+
     public static Process Start(IEnumerable<string> arguments, Action<string> onLine, string? workingDirectory = null)
     {
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";

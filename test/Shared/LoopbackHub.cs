@@ -253,7 +253,10 @@ internal sealed class LoopbackHub : IDisposable
         }
         if (cut)
         {
-            response.Abort();  // the connection drops mid-body
+            // The connection drops mid-body. An abort resets it, and a reset discards what the client has not
+            // read yet: give it time to take the bytes it was sent, so that it resumes with a range.
+            await Task.Delay(TimeSpan.FromMilliseconds(300)).ConfigureAwait(false);
+            response.Abort();
             return;
         }
         response.Close();

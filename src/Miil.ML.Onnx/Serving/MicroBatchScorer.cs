@@ -172,6 +172,15 @@ public sealed class MicroBatchScorer : IDisposable, IAsyncDisposable
         return await ScoreAsync(bytes, path, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Tests hold the batching loop here (after a request arrived, before anything is read) to queue
+    /// requests in a known order, whatever the machine's speed; null otherwise.
+    /// </summary>
+    internal Task? Gate { get; set; }
+
+    /// <summary>Requests queued and not yet read by the batching loop.</summary>
+    internal int Queued => _queue?.Reader.Count ?? 0;
+
     /// <summary>The batching loop: gather up to the batch size or the delay, one call, each caller its row.</summary>
     private async Task Batches()
     {
@@ -180,6 +189,10 @@ public sealed class MicroBatchScorer : IDisposable, IAsyncDisposable
         var batch = new List<Pending>(_options.MaxBatchSize);
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            if (Gate is { } gate)
+            {
+                await gate.ConfigureAwait(false);
+            }
             batch.Clear();
             long deadline = 0;
             while (batch.Count < _options.MaxBatchSize)

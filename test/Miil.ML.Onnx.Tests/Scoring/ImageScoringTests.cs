@@ -191,7 +191,10 @@ public sealed class ImageScoringTests
 
             string resaved = scratch.File("again.zip");
             plain.Model.Save(ourLoad, plain.Data.LoadFromEnumerable(rows).Schema, resaved);
-            Assert.IsNotNull(new MLContext(seed: 2).Model.Load(resaved, out _), "our load saves again as stock transforms");
+            var third = new MLContext(seed: 2);
+            ITransformer reloaded = third.Model.Load(resaved, out _);
+            float[] resavedScores = third.Data.CreateEnumerable<Scored>(reloaded.Transform(third.Data.LoadFromEnumerable(rows)), reuseRowObject: false).SelectMany(r => r.Score).ToArray();
+            Assert.IsLessThanOrEqualTo(1e-5, ours.Zip(resavedScores).Max(p => Math.Abs(p.First - p.Second)), "our load saves again as stock transforms that score the same");
         }
     }
 

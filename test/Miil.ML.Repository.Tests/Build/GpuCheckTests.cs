@@ -36,7 +36,7 @@ public sealed class GpuCheckTests
     private static (int Code, string Output) Run(params string[] args)
     {
         using Process app = DotNet.Start([ExampleApp.Dll("GpuCheck", "build/gpu-check"), .. args], out StringBuilder output);
-        Assert.IsTrue(app.WaitForExit(TimeSpan.FromMinutes(2)), output.ToString());
+        Assert.IsTrue(app.WaitForExit(ChildDotNet.HangLimit), output.ToString());
         app.WaitForExit();
         return (app.ExitCode, output.ToString());
     }

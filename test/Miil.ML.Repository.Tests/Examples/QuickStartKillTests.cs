@@ -30,7 +30,7 @@ public sealed partial class QuickStartKillTests
         using (Process first = DotNet.Start(arguments, out StringBuilder firstOutput))
         {
             var clock = Stopwatch.StartNew();
-            while (!File.Exists(checkpoint) && !first.HasExited && clock.Elapsed < TimeSpan.FromMinutes(3))
+            while (!File.Exists(checkpoint) && !first.HasExited && clock.Elapsed < ChildDotNet.HangLimit)
             {
                 Thread.Sleep(20);
             }
@@ -42,7 +42,7 @@ public sealed partial class QuickStartKillTests
         }
 
         using Process second = DotNet.Start(arguments, out StringBuilder secondOutput);
-        Assert.IsTrue(second.WaitForExit(TimeSpan.FromMinutes(5)), $"the resumed run did not finish:\n{secondOutput}");
+        Assert.IsTrue(second.WaitForExit(ChildDotNet.HangLimit), $"the resumed run did not finish:\n{secondOutput}");
         second.WaitForExit();
         string output = secondOutput.ToString();
         Assert.AreEqual(0, second.ExitCode, output);

@@ -146,7 +146,7 @@ public sealed partial class ScoringServiceTests
     internal static async Task<string> ListeningAddress(Process service, StringBuilder output)
     {
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromMinutes(2))
+        while (clock.Elapsed < Testing.ChildDotNet.HangLimit)
         {
             string text;
             lock (output)

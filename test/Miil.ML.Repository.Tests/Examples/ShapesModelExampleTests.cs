@@ -31,7 +31,7 @@ public sealed class ShapesModelExampleTests
         File.WriteAllText(scratch.File("test.mbconfig"), config.ToJsonString());
 
         using Process app = DotNet.Start([ExampleApp.Dll("ShapesModel"), "--config", scratch.File("test.mbconfig")], out StringBuilder output);
-        Assert.IsTrue(app.WaitForExit(TimeSpan.FromMinutes(4)), output.ToString());
+        Assert.IsTrue(app.WaitForExit(ChildDotNet.HangLimit), output.ToString());
         app.WaitForExit();
         Assert.AreEqual(0, app.ExitCode, output.ToString());
         StringAssert.Contains(output.ToString(), "(Manifest data)");

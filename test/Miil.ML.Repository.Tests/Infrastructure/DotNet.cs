@@ -9,7 +9,7 @@ internal static class DotNet
     public static string Run(string workingDirectory, params string[] arguments)
     {
         using Process process = Start(arguments, out StringBuilder output, workingDirectory);
-        if (!process.WaitForExit(TimeSpan.FromMinutes(8)))
+        if (!process.WaitForExit(Testing.ChildDotNet.HangLimit))
         {
             process.Kill(entireProcessTree: true);
             Assert.Fail($"dotnet {string.Join(' ', arguments)} timed out in {workingDirectory}:\n{output}");

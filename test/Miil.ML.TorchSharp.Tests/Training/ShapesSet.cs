@@ -50,6 +50,19 @@ internal sealed class ShapesSet : IDisposable
         Seed = 5,
     };
 
+    /// <summary>
+    /// The mAP of scores that know nothing (every image scored alike, ties counted as the tie-aware
+    /// definition does): each class's share of positive validation rows, averaged over classes with any.
+    /// </summary>
+    public double ValidationPrevalence()
+    {
+        float[][] labels = Validation.GetColumn<float[]>("Label").ToArray();
+        return Enumerable.Range(0, Classes)
+            .Select(c => (Positives: labels.Count(l => l[c] == 1), Known: labels.Count(l => l[c] >= 0)))
+            .Where(c => c.Positives > 0)
+            .Average(c => (double)c.Positives / c.Known);
+    }
+
     public void Dispose() => Directory.Delete(Folder, recursive: true);
 
     public sealed class Row

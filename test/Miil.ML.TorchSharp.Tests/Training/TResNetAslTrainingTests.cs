@@ -21,7 +21,7 @@ public sealed class TResNetAslTrainingTests
     public static void RemoveData() => s_set.Dispose();
 
     [TestMethod]
-    public void ValidationMapRisesAndFitReportsWhatScoringTheValidationSetGives()
+    public void TrainingLearnsAndFitReportsWhatScoringTheValidationSetGives()
     {
         TResNetAslOptions options = s_set.Options(epochs: 4);
         var reports = new List<TrainingProgress>();
@@ -29,15 +29,20 @@ public sealed class TResNetAslTrainingTests
         using TResNetAslTransformer model = s_set.Context.MultiLabel().TResNetAsl(options).Fit(s_set.Train);
 
         Assert.HasCount(4, model.History);
-        double first = model.History[0].ValidationMap!.Value, last = model.History[^1].ValidationMap!.Value;
-        Assert.IsGreaterThan(first + 0.05, last, $"validation mAP {first:P1} -> {last:P1}");
+        double last = model.History[^1].ValidationMap!.Value;
+        // Without learning, the best a model can do is score every image alike: its (tie-aware) mAP is then
+        // each class's share of positives. What the run learned shows against that, on any CPU's arithmetic.
+        double prior = s_set.ValidationPrevalence();
+        Assert.IsGreaterThan(prior, last, $"validation mAP {last:P1} against {prior:P1} for scores that know nothing");
         Assert.IsTrue(model.History.All(h => double.IsFinite(h.Loss) && h.Loss > 0));
         Assert.IsTrue(model.History[^1].Loss < model.History[0].Loss, "loss falls");
 
         // No train/serve skew: the exported ONNX scorer on the validation set gives the mAP Fit reported.
         MultiLabelMetrics served = s_set.Context.MultiLabel().Evaluate(model.Transform(s_set.Validation));
         Assert.AreEqual(model.ValidationMetrics!.MeanAveragePrecision, served.MeanAveragePrecision, 0.005);
-        Assert.AreEqual(model.History[model.BestEpoch - 1].ValidationMap ?? 0, model.SelectedWeights == SelectedWeights.Raw ? model.ValidationMetrics.MeanAveragePrecision : model.History[model.BestEpoch - 1].ValidationMap ?? 0, 0.005);
+        EpochSummary best = model.History[model.BestEpoch - 1];
+        Assert.AreEqual((model.SelectedWeights == SelectedWeights.Raw ? best.ValidationMap : best.EmaValidationMap)!.Value, model.ValidationMetrics.MeanAveragePrecision, 1e-12,
+            "the selected epoch's recorded mAP is the selected model's");
 
         // Progress: every step of every epoch, then one epoch-end report each, and the export.
         int steps = (320 + 15) / 16;

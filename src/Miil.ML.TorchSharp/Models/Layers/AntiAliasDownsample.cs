@@ -10,6 +10,14 @@ namespace Miil.ML.TorchSharp.Models.Layers;
 /// architecture, held as a non-persistent buffer: it moves with the module but is not in the state
 /// dict, as in the reference.
 /// </summary>
+/// <remarks>
+/// In bfloat16 or float16 the blur runs in float32: oneDNN's strided depthwise backward-data kernel for
+/// bfloat16 (<c>brgconv_strided:avx512_core_bf16</c>, libtorch 2.10) returns input gradients that are
+/// simply wrong on an AMD EPYC with AVX512_BF16 (cosine 0.25-0.31 against float64, every shape tried),
+/// which broke the gradient of every layer before each stride-2 stage. Its stride-1 twin and every other
+/// op of the network are right there, and the filter's taps (1/16, 2/16, 4/16) are exact in any precision,
+/// so float32 here costs two casts of one activation and changes nothing else.
+/// </remarks>
 internal sealed class AntiAliasDownsample : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Tensor filter;
@@ -27,6 +35,17 @@ internal sealed class AntiAliasDownsample : nn.Module<Tensor, Tensor>, IOnnxExpo
     public long Channels { get; }
 
     public override Tensor forward(Tensor x)
+    {
+        if (x.dtype is ScalarType.BFloat16 or ScalarType.Float16)
+        {
+            using Tensor wide = x.to(ScalarType.Float32);
+            using Tensor blurred = Blur(wide);
+            return blurred.to(x.dtype);
+        }
+        return Blur(x);
+    }
+
+    private Tensor Blur(Tensor x)
     {
         using Tensor padded = nn.functional.pad(x, [1, 1, 1, 1], PaddingModes.Reflect);
         Tensor kernel = filter.dtype == x.dtype ? filter : filter.to(x.dtype);
