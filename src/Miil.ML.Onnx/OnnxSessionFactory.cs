@@ -11,7 +11,7 @@ namespace Miil.ML.Onnx;
 /// </summary>
 /// <remarks>
 /// The CUDA provider needs the NVIDIA driver and the CUDA runtime the ONNX Runtime GPU package was
-/// built for (CUDA 13 for ONNX Runtime 1.31). The driver is looked for before the provider is
+/// built for (CUDA 13 for ONNX Runtime 1.31 and 1.32). The driver is looked for before the provider is
 /// asked, so a machine without one falls back without ONNX Runtime's own load error.
 /// </remarks>
 public static class OnnxSessionFactory

@@ -34,7 +34,7 @@ internal sealed class CudaProbe : IDoctorProbe
         bool recent = version / 1000 >= CudaRequirements.CudaMajor;
         report.Add(Area, "driver", $"{module}supports CUDA up to {version / 1000}.{version % 1000 / 10}",
             recent ? DoctorStatus.Ok : DoctorStatus.Problem,
-            recent ? null : $"ONNX Runtime 1.31's CUDA provider needs CUDA {CudaRequirements.CudaMajor}: update the driver to the {CudaRequirements.MinimumDriverBranch} branch or newer.");
+            recent ? null : $"ONNX Runtime {CudaRequirements.OnnxRuntimeVersion}'s CUDA provider needs CUDA {CudaRequirements.CudaMajor}: update the driver to the {CudaRequirements.MinimumDriverBranch} branch or newer.");
         int init = driver.Initialise();
         if (init != 0)
         {

@@ -1,13 +1,16 @@
 namespace Miil.ML.Onnx.Diagnostics;
 
 /// <summary>
-/// What ONNX Runtime's CUDA provider needs, for the ONNX Runtime this build references (1.31: CUDA 13,
-/// cuDNN 9). The provider library's own DT_NEEDED list is preferred when the file is found; these are
+/// What ONNX Runtime's CUDA provider needs, for the ONNX Runtime this build references (1.31 and 1.32:
+/// CUDA 13, cuDNN 9; the provider library of 1.32 links the same five libraries as 1.31's). The provider library's own DT_NEEDED list is preferred when the file is found; these are
 /// the fallback and the libraries it opens at run time rather than links.
 /// </summary>
 internal static class CudaRequirements
 {
-    /// <summary>The CUDA major version ONNX Runtime 1.31's GPU package is built against.</summary>
+    /// <summary>The version of the ONNX Runtime managed API this process loaded (what messages name), e.g. "1.32.0".</summary>
+    public static string OnnxRuntimeVersion { get; } = typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version?.ToString(3) ?? "unknown";
+
+    /// <summary>The CUDA major version the GPU package of <see cref="OnnxRuntimeVersion"/> is built against.</summary>
     public const int CudaMajor = 13;
 
     /// <summary>The oldest Linux driver branch that runs CUDA 13 (NVIDIA's CUDA 13.0 release notes: 580).</summary>

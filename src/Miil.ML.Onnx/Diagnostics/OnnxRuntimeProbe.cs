@@ -18,7 +18,7 @@ internal sealed class OnnxRuntimeProbe : IDoctorProbe
         catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or EntryPointNotFoundException or OnnxRuntimeException)
         {
             report.Add(Area, "native library", $"does not load: {CudaProbe.FirstLine((e.InnerException ?? e).Message)}", DoctorStatus.Problem,
-                "Reference Microsoft.ML.OnnxRuntime.Gpu (or Microsoft.ML.OnnxRuntime for CPU only) 1.31.0 in the application, so that its natives are copied beside it.");
+                $"Reference Microsoft.ML.OnnxRuntime.Gpu (or Microsoft.ML.OnnxRuntime for CPU only) {CudaRequirements.OnnxRuntimeVersion} in the application, so that its natives are copied beside it.");
             return;
         }
         string? native = NativeLibraries.MappedPath(OperatingSystem.IsWindows() ? "onnxruntime.dll" : "libonnxruntime.so");
@@ -29,7 +29,7 @@ internal sealed class OnnxRuntimeProbe : IDoctorProbe
         if (!report.CudaProviderListed)
         {
             report.Add(Area, "CUDA provider", "not in this build: the application carries the CPU-only ONNX Runtime", DoctorStatus.Problem,
-                "Reference Microsoft.ML.OnnxRuntime.Gpu 1.31.0 instead of Microsoft.ML.OnnxRuntime (Miil.ML.Onnx itself references the managed API only).");
+                $"Reference Microsoft.ML.OnnxRuntime.Gpu {CudaRequirements.OnnxRuntimeVersion} instead of Microsoft.ML.OnnxRuntime (Miil.ML.Onnx itself references the managed API only).");
             return;
         }
         string providerFile = OperatingSystem.IsWindows() ? "onnxruntime_providers_cuda.dll" : "libonnxruntime_providers_cuda.so";

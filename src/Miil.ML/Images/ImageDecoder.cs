@@ -126,7 +126,7 @@ internal static class ImageDecoder
         }
         // SKBitmap.Resize's own steps: a bitmap of the source's info (colour space included, so nothing is converted) at the new size.
         using var resized = new SKBitmap(source.Info.WithSize(size, size));
-        if (!source.ScalePixels(resized, SKFilterQuality.None))
+        if (!source.ScalePixels(resized, new SKSamplingOptions(SKFilterMode.Nearest, SKMipmapMode.None)))
         {
             throw new InvalidOperationException($"Image '{path}' could not be resized to {size} x {size}.");
         }

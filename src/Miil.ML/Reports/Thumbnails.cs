@@ -83,7 +83,7 @@ internal static class Thumbnails
     {
         double scale = Math.Min(1.0, (double)size / Math.Max(source.Width, source.Height));
         int width = Math.Max(1, (int)Math.Round(source.Width * scale)), height = Math.Max(1, (int)Math.Round(source.Height * scale));
-        using SKBitmap resized = width == source.Width && height == source.Height ? source.Copy() : source.Resize(new SKImageInfo(width, height), SKFilterQuality.Medium);
+        using SKBitmap resized = width == source.Width && height == source.Height ? source.Copy() : source.Resize(new SKImageInfo(width, height), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
         using SKImage picture = SKImage.FromBitmap(resized);
         using SKData jpeg = picture.Encode(SKEncodedImageFormat.Jpeg, 80);
         return jpeg.ToArray();

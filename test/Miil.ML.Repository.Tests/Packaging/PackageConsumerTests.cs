@@ -136,9 +136,9 @@ public sealed class PackageConsumerTests
               <ItemGroup>
                 <PackageReference Include="Miil.ML.TorchSharp" Version="{s_version}" />
                 <PackageReference Include="TorchSharp-cpu" Version="{typeof(global::TorchSharp.torch).Assembly.GetName().Version!.ToString(3)}" />
-                <PackageReference Include="SkiaSharp" Version="2.88.9" />
-                <PackageReference Include="SkiaSharp.NativeAssets.Linux.NoDependencies" Version="2.88.9" />
-                <PackageReference Include="Microsoft.ML.OnnxRuntime.Managed" Version="1.31.0" />
+                <PackageReference Include="SkiaSharp" Version="{Testing.Repository.PackageVersion("SkiaSharp")}" />
+                <PackageReference Include="SkiaSharp.NativeAssets.Linux.NoDependencies" Version="{Testing.Repository.PackageVersion("SkiaSharp.NativeAssets.Linux.NoDependencies")}" />
+                <PackageReference Include="Microsoft.ML.OnnxRuntime.Managed" Version="{Testing.Repository.PackageVersion("Microsoft.ML.OnnxRuntime.Managed")}" />
               </ItemGroup>
             </Project>
             """);
