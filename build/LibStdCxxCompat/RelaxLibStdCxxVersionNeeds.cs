@@ -1,6 +1,8 @@
 // Compiled by MSBuild's RoslynCodeTaskFactory (see LibStdCxxCompat.targets) and, unchanged, by the
 // test project. It therefore targets what that factory offers: netstandard, no Span, no
-// BinaryPrimitives, and ELF read little-endian by hand.
+// BinaryPrimitives, and ELF read little-endian by hand. Miil.ML.Onnx compiles its ELF reader too
+// (MIIL_ELF_READER_ONLY: the GPU doctor reads a CUDA provider's DT_NEEDED with it), so that the
+// repository has one ELF reader.
 //
 // Why this exists: TorchSharp 0.107's libLibTorchSharp.so was linked with GCC 13, whose <iostream>
 // adds a version need on GLIBCXX_3.4.32 for one symbol, std::ios_base_library_init(), that exists
@@ -14,11 +16,14 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+#if !MIIL_ELF_READER_ONLY
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
+#endif
 
 namespace Miil.Build
 {
+#if !MIIL_ELF_READER_ONLY
     /// <summary>
     /// MSBuild task: for each native library given, marks as weak every libstdc++ version need that the
     /// system libstdc++ does not define and that no relocation references; fails the build when a
@@ -214,8 +219,10 @@ namespace Miil.Build
         }
     }
 
+#endif
+
     /// <summary>The format is wrong or unsupported.</summary>
-    internal sealed class ElfFormatException : Exception
+    internal sealed class ElfFormatException : IOException
     {
         public ElfFormatException(string message) : base(message) { }
     }
@@ -241,7 +248,8 @@ namespace Miil.Build
     /// </summary>
     internal sealed class ElfFile
     {
-        private const uint ShtRela = 4, ShtDynsym = 11, ShtRel = 9;
+        private const uint ShtRela = 4, ShtDynsym = 11, ShtRel = 9, ShtDynamic = 6;
+        private const long DtNeeded = 1;
         private const uint ShtGnuVerdef = 0x6ffffffd, ShtGnuVerneed = 0x6ffffffe, ShtGnuVersym = 0x6fffffff;
 
         private readonly Section[] _sections;
@@ -294,6 +302,93 @@ namespace Miil.Build
                 sections[i] = s;
             }
             return new ElfFile(b, sections);
+        }
+
+        /// <summary>
+        /// The libraries <paramref name="path"/> names as DT_NEEDED, in file order: what the dynamic loader
+        /// looks for when it is loaded. Reads the header, the section headers, the dynamic section and its
+        /// string table only, so a 284 MB provider library costs a few reads.
+        /// </summary>
+        public static List<string> Needed(string path)
+        {
+            using (FileStream file = File.OpenRead(path))
+            {
+                byte[] header = ReadAt(file, path, 0, 64, "is not an ELF file");
+                if (header[0] != 0x7f || header[1] != (byte)'E' || header[2] != (byte)'L' || header[3] != (byte)'F')
+                {
+                    throw new ElfFormatException("'" + path + "' is not an ELF file.");
+                }
+                if (header[4] != 2 || header[5] != 1)
+                {
+                    throw new ElfFormatException("'" + path + "' is not a little-endian 64-bit ELF file.");
+                }
+                long sectionsAt = BitConverter.ToInt64(header, 0x28);
+                int entrySize = BitConverter.ToUInt16(header, 0x3a);
+                int count = BitConverter.ToUInt16(header, 0x3c);
+                if (entrySize < 64 || sectionsAt <= 0 || sectionsAt + (long)entrySize * count > file.Length)
+                {
+                    throw new ElfFormatException("'" + path + "' has section headers outside the file.");
+                }
+                byte[] sections = ReadAt(file, path, sectionsAt, entrySize * count, "points outside itself");
+                for (int i = 0; i < count; i++)
+                {
+                    int h = i * entrySize;
+                    if (BitConverter.ToUInt32(sections, h + 4) != ShtDynamic)
+                    {
+                        continue;
+                    }
+                    byte[] dynamic = ReadAt(file, path, BitConverter.ToInt64(sections, h + 0x18), checked((int)BitConverter.ToInt64(sections, h + 0x20)), "points outside itself");
+                    int link = (int)BitConverter.ToUInt32(sections, h + 0x28);
+                    if (link >= count)
+                    {
+                        throw new ElfFormatException("'" + path + "' links its dynamic section to a missing string table.");
+                    }
+                    int t = link * entrySize;
+                    byte[] strings = ReadAt(file, path, BitConverter.ToInt64(sections, t + 0x18), checked((int)BitConverter.ToInt64(sections, t + 0x20)), "points outside itself");
+                    var needed = new List<string>();
+                    for (int at = 0; at + 16 <= dynamic.Length; at += 16)
+                    {
+                        long tag = BitConverter.ToInt64(dynamic, at);
+                        if (tag == 0)
+                        {
+                            break;
+                        }
+                        if (tag == DtNeeded)
+                        {
+                            long offset = BitConverter.ToInt64(dynamic, at + 8);
+                            if (offset < 0 || offset >= strings.Length)
+                            {
+                                throw new ElfFormatException("'" + path + "' names a needed library outside its string table.");
+                            }
+                            int end = Array.IndexOf(strings, (byte)0, (int)offset);
+                            needed.Add(System.Text.Encoding.UTF8.GetString(strings, (int)offset, (end < 0 ? strings.Length : end) - (int)offset));
+                        }
+                    }
+                    return needed;
+                }
+                return new List<string>();
+            }
+        }
+
+        private static byte[] ReadAt(FileStream file, string path, long offset, int length, string problem)
+        {
+            if (offset < 0 || length < 0 || offset + length > file.Length)
+            {
+                throw new ElfFormatException("'" + path + "' " + problem + " (" + offset + "+" + length + " of " + file.Length + " bytes).");
+            }
+            var bytes = new byte[length];
+            file.Position = offset;
+            int read = 0;
+            while (read < length)
+            {
+                int n = file.Read(bytes, read, length - read);
+                if (n == 0)
+                {
+                    throw new ElfFormatException("'" + path + "' ended early.");
+                }
+                read += n;
+            }
+            return bytes;
         }
 
         /// <summary>Every version need, with the file it is needed from.</summary>

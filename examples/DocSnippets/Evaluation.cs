@@ -13,7 +13,7 @@ public static class Evaluation
         MultiLabelMetrics m = mlContext.MultiLabel().Evaluate(scored,                  // an IDataView
             labelColumnName: "Label", scoreColumnName: "Score", threshold: 0.5f, topK: 3);
 
-        MultiLabelMetrics a = MultiLabelEvaluator.Evaluate(scores, labels, classCount,   // row-major N x C arrays
+        MultiLabelMetrics a = mlContext.MultiLabel().Evaluate(scores, labels, classCount,   // row-major N x C arrays
             classNames, threshold: 0.5f, topK: 3);
         return (m, a);
     }

@@ -1,5 +1,5 @@
 using Miil.ML.Evaluation;
-using Miil.ML.TorchSharp.Export;
+using Miil.ML.TorchSharp.Models;
 using Miil.ML.TorchSharp.Models.TResNet;
 
 namespace DocSnippets;
@@ -9,16 +9,11 @@ public static class TResNetModels
 {
     public static void Checkpoints(IReadOnlyList<string> classNames, TunedThresholds tuned)
     {
-        var model = new TResNet(TResNetArchitecture.M, numClasses: 80);           // reference initialisation
-        TResNetCheckpointInfo info = TResNetCheckpoint.Load(model, "tresnet_m_miil_21k.pth");
-        // info.Layout, info.ConvertedInPlaceAbn, info.HeadReplaced, info.SkippedKeys, info.ClassNames
+        var model = new TResNet(TResNetArchitecture.M, classCount: 80);           // reference initialisation
+        model.LoadWeights("tresnet_m_miil_21k.pth");                              // MIIL or timm layout; a head of other classes stays new
 
-        (TResNet loaded, TResNetCheckpointInfo loadedInfo) = TResNetCheckpoint.LoadModel("model.safetensors");
-        TResNetCheckpoint.Save(model, "model.safetensors", classNames, imageSize: 224);
-
-        OnnxExporter.Export(model, "model.onnx", new OnnxExportOptions
-        {
-            ImageSize = 224, ClassNames = classNames, Thresholds = tuned.Thresholds, IncludeLogits = false,
-        });
+        MultiLabelNetwork loaded = MultiLabelNetwork.Load("model.safetensors");   // the architecture comes from the file
+        model.SaveCheckpoint("model.safetensors", classNames, imageSize: 224);
+        model.SaveOnnx("model.onnx", imageSize: 224, classNames, tuned.Thresholds);
     }
 }

@@ -5,7 +5,7 @@ using Microsoft.ML;
 using Miil.ML;
 using Miil.ML.Evaluation;
 using Miil.ML.Examples;
-using Miil.ML.Hub;
+using Miil.ML.TorchSharp.Hub;
 using Miil.ML.Reports;
 using Miil.ML.TorchSharp;
 using Miil.ML.TorchSharp.Models.TResNet;
@@ -69,20 +69,23 @@ try
     }).Fit(train));
     using (model)
     {
-        foreach (EpochSummary e in model.History)
+        foreach (EpochSummary e in model.History.Epochs)
         {
             Console.WriteLine($"Epoch {e.Epoch}: loss {e.Loss:F4}, validation mAP {100 * (e.ValidationMap ?? double.NaN):F2}%, {e.ImagesPerSecond:F1} images/s");
         }
         IDataView scored = model.Transform(test);
-        MultiLabelMetrics metrics = ml.MultiLabel().Evaluate(scored);
+        // The report evaluates as it reads the scores: one pass of the model over the test images.
         string report = Path.Combine(o.Output, "report.html");
-        ml.MultiLabel().BuildReport(scored, new ReportOptions { Title = $"FineTune: {o.Weights} on {o.Manifest ?? o.Folder} (held-out split)" }, metrics)
-            .WithTraining(model.TrainingHistory())
-            .SaveReport(report);
+        MultiLabelReportContent content = ml.MultiLabel()
+            .BuildReport(scored, options: new ReportOptions { Title = $"FineTune: {o.Weights} on {o.Manifest ?? o.Folder} (held-out split)" })
+            .WithTraining(model.History);
+        content.SaveReport(report);
+        MultiLabelMetrics metrics = content.Metrics;
         string onnx = Path.Combine(o.Output, "model.onnx");
         model.SaveOnnx(onnx);
         string zip = Path.Combine(o.Output, "model.zip");
-        Miil.ML.IO.AtomicFile.Write(zip, stream => ml.Model.Save(model, test.Schema, stream));
+        ml.Model.Save(model, test.Schema, zip + ".partial");   // then renamed: a failed save leaves the old zip whole
+        File.Move(zip + ".partial", zip, overwrite: true);
         Console.WriteLine($"Wrote {report}, {onnx} and {zip}.");
         Console.WriteLine($"Held-out mAP: {100 * metrics.MeanAveragePrecision:F2}% on {metrics.PerClass.Count} classes");
     }

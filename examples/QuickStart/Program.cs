@@ -96,27 +96,30 @@ try
     TResNetAslTransformer network = model.LastTransformer;
 
     var epochs = new Table().AddColumns("Epoch", "Loss", "Validation mAP", "EMA mAP", "Images/s");
-    foreach (EpochSummary e in network.History)
+    foreach (EpochSummary e in network.History.Epochs)
     {
         epochs.AddRow($"{e.Epoch}", $"{e.Loss:F4}", Percent(e.ValidationMap), Percent(e.EmaValidationMap), $"{e.ImagesPerSecond:F0}");
     }
     AnsiConsole.Write(epochs);
-    Console.WriteLine($"Selected: epoch {network.BestEpoch} ({network.SelectedWeights} weights), validation mAP {Percent(network.ValidationMetrics?.MeanAveragePrecision)}.");
+    Console.WriteLine($"Selected: epoch {network.History.SelectedEpoch} ({network.History.SelectedWeights} weights), validation mAP {Percent(network.ValidationMetrics?.MeanAveragePrecision)}.");
 
     // Held-out evaluation through the fitted pipeline (labels mapped, images scored by ONNX Runtime).
     IDataView scored = model.Transform(test);
-    MultiLabelMetrics metrics = ml.MultiLabel().Evaluate(scored, "Label", "Score", "PredictedLabels");
-    // The report shows the run, the held-out images with their predictions, and the labels' statistics.
+    // The report evaluates (the metrics are its first part) and shows the run, the held-out images with their
+    // predictions, and the labels' statistics: one pass of the model over the test images for all of it.
     string report = Path.Combine(o.Output, "report.html");
-    ml.MultiLabel().BuildReport(scored, new ReportOptions { Title = "QuickStart: TResNet + ASL on synthetic shapes (held-out split)", ImageFolder = dataDirectory }, metrics)
-        .WithTraining(network.TrainingHistory())
-        .SaveReport(report);
+    MultiLabelReportContent content = ml.MultiLabel()
+        .BuildReport(scored, options: new ReportOptions { Title = "QuickStart: TResNet + ASL on synthetic shapes (held-out split)", ImageFolder = dataDirectory })
+        .WithTraining(network.History);
+    content.SaveReport(report);
+    MultiLabelMetrics metrics = content.Metrics;
     string onnx = Path.Combine(o.Output, "model.onnx");
     network.SaveOnnx(onnx);
     // The scoring part only (images in, Score and PredictedLabels out): what an application loads.
     string zip = Path.Combine(o.Output, "model.zip");
-    // Through a temporary file and a rename, like every file written here: a reader never sees half a zip.
-    Miil.ML.IO.AtomicFile.Write(zip, stream => ml.Model.Save(network, test.Schema, stream));
+    // Through a temporary file and a rename: a reader never sees half a zip, and a failed save leaves the old one.
+    ml.Model.Save(network, test.Schema, zip + ".partial");
+    File.Move(zip + ".partial", zip, overwrite: true);
     Console.WriteLine($"Wrote {report}, {onnx} and {zip}.");
 
     // Reload the saved model as an application would, and score a few held-out images.
@@ -167,7 +170,7 @@ static double FrequencyBaseline(MLContext ml, IDataView train, IDataView test, i
         scores.AddRange(frequency.Select(f => f / rows));
         truth.AddRange(row.Label);
     }
-    return MultiLabelEvaluator.Evaluate(scores.ToArray(), truth.ToArray(), classCount).MeanAveragePrecisionTieAware;
+    return ml.MultiLabel().Evaluate(scores.ToArray(), truth.ToArray(), classCount).MeanAveragePrecisionTieAware;
 }
 
 namespace QuickStart

@@ -5,13 +5,15 @@
 // appsettings.json, environment (Scoring__ModelPath=...), command line (--Scoring:ModelPath=...).
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.ML;
+using Miil.ML;
+using Miil.ML.Onnx;
 using Miil.ML.Onnx.Serving;
 using ScoringService;
 
 if (args.Contains("--doctor"))
 {
     // Why the service would (not) score on the GPU here; exits non-zero when the parity check fails.
-    Miil.ML.Onnx.Diagnostics.DoctorReport doctor = Miil.ML.Onnx.Diagnostics.MultiLabelDoctor.Examine();
+    Miil.ML.Onnx.Diagnostics.DoctorReport doctor = new MLContext().MultiLabel().Doctor();
     Console.WriteLine(doctor);
     return doctor.ParityPassed ? 0 : 1;
 }

@@ -1,4 +1,4 @@
-using Miil.ML.Hub;
+using Miil.ML.TorchSharp.Hub;
 using Miil.ML.TorchSharp.Training;
 using Spectre.Console;
 

@@ -16,7 +16,7 @@ public sealed record MultiLabelOnnxModel
     public required IReadOnlyList<float> Thresholds { get; init; }
 
     /// <summary>How images become the model's input.</summary>
-    public required ImagePreprocessing Preprocessing { get; init; }
+    internal ImagePreprocessing Preprocessing { get; init; } = null!;
 
     /// <summary>The network's description as JSON (family, variant, sizes), or null.</summary>
     public string? Architecture { get; init; }

@@ -22,7 +22,7 @@ namespace Miil.ML.Onnx;
 /// record as JSON, the image size, the network's description, and the contract's version: a scorer
 /// refuses a model of a newer contract rather than misread it.</para>
 /// </remarks>
-public static class OnnxModelContract
+internal static class OnnxModelContract
 {
     /// <summary>Version of this contract written into models; models without one (the first exports) are version 0.</summary>
     public const int Version = 1;
@@ -46,7 +46,7 @@ public static class OnnxModelContract
     public const string LogitsName = "logits";
 
     /// <summary>The metadata keys of the contract.</summary>
-    public static class MetadataKeys
+    internal static class MetadataKeys
     {
         /// <summary>Contract version (integer as text).</summary>
         public const string ContractVersion = "miil.contract_version";

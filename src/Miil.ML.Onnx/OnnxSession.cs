@@ -3,7 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace Miil.ML.Onnx;
 
 /// <summary>An ONNX Runtime session with the device it runs on. Dispose it to release native memory.</summary>
-public sealed class OnnxSession : IDisposable
+internal sealed class OnnxSession : IDisposable
 {
     private readonly SessionOptions _options;
 

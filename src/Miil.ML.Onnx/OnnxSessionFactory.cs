@@ -14,7 +14,7 @@ namespace Miil.ML.Onnx;
 /// built for (CUDA 13 for ONNX Runtime 1.31 and 1.32). The driver is looked for before the provider is
 /// asked, so a machine without one falls back without ONNX Runtime's own load error.
 /// </remarks>
-public static class OnnxSessionFactory
+internal static class OnnxSessionFactory
 {
     /// <summary>Opens a session on the device <paramref name="mlContext"/> asks for, logging a fallback to CPU there.</summary>
     /// <exception cref="InvalidOperationException">A GPU was asked for, none is usable, and the context does not allow CPU fallback.</exception>

@@ -8,7 +8,7 @@ namespace Miil.ML;
 /// registered under the component's name, a channel per message. Public for the packages that extend
 /// <see cref="MultiLabelCatalog"/>, so that every component logs the same way.
 /// </summary>
-public static class ContextLog
+internal static class ContextLog
 {
     /// <summary>Reports a warning from <paramref name="source"/> to the context's log.</summary>
     public static void Warning(MLContext mlContext, string source, string message)

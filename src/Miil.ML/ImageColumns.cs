@@ -8,7 +8,7 @@ namespace Miil.ML;
 /// The image-column contract shared by the trainer and the scorer: a text column of image paths or an
 /// <c>MLImage</c> column, anything else refused with a message naming the column and the consumer.
 /// </summary>
-public static class ImageColumns
+internal static class ImageColumns
 {
     /// <summary>Whether column <paramref name="name"/> holds paths (true) or images (false); throws a clear error otherwise.</summary>
     /// <param name="schema">The data's schema.</param>

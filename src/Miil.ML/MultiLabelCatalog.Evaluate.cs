@@ -21,7 +21,7 @@ public sealed partial class MultiLabelCatalog
     /// <exception cref="ArgumentException">A column is missing or of the wrong type or size.</exception>
     /// <exception cref="InvalidOperationException">The data has no rows, or a value is invalid (the message names the column, row and class).</exception>
     public MultiLabelMetrics Evaluate(IDataView data, string labelColumnName = DefaultColumnNames.Label, string scoreColumnName = DefaultColumnNames.Score,
-        string? predictedLabelsColumnName = null, float threshold = 0.5f, int topK = 3)
+        string? predictedLabelsColumnName = null, float threshold = ThresholdOptions.DefaultThreshold, int topK = 3)
     {
         Scored scored = ReadScored(data, labelColumnName, scoreColumnName, predictedLabelsColumnName);
         try
@@ -35,21 +35,40 @@ public sealed partial class MultiLabelCatalog
     }
 
     /// <summary>
+    /// Evaluates scores held in plain arrays (row-major N x C), as <see cref="Evaluate(IDataView, string, string, string?, float, int)"/>
+    /// does a data view: for scores made outside ML.NET, or kept from an earlier run.
+    /// </summary>
+    /// <param name="scores">N x C scores, row by row.</param>
+    /// <param name="labels">N x C labels of the same layout: 1 positive, 0 negative, -1 ignored.</param>
+    /// <param name="classCount">C.</param>
+    /// <param name="classNames">The class names, or null for class_0, class_1, ...</param>
+    /// <param name="threshold">Decision threshold (score &gt; threshold). Default 0.5.</param>
+    /// <param name="topK">k of the top-k metrics. Default 3, the literature's.</param>
+    /// <exception cref="ArgumentException">The arrays are not N x <paramref name="classCount"/>, or a value is invalid (named by row and class).</exception>
+    public MultiLabelMetrics Evaluate(float[] scores, float[] labels, int classCount, IReadOnlyList<string>? classNames = null,
+        float threshold = ThresholdOptions.DefaultThreshold, int topK = 3)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        ArgumentNullException.ThrowIfNull(labels);
+        return MultiLabelEvaluator.Evaluate(scores, labels, classCount, classNames, threshold, topK);
+    }
+
+    /// <summary>
     /// Chooses decision thresholds on validation data: one global threshold or one per class,
     /// maximising F1 or reaching a target precision. The thresholds come back with their class names
     /// and the metrics they give on this data. Applying them inside a saved model is an ONNX step
     /// (Miil.ML.Onnx's <c>ApplyThresholds</c>).
     /// </summary>
-    /// <param name="validation">Scored validation data.</param>
-    /// <param name="labelColumnName">Label column (see <see cref="Evaluate"/>).</param>
+    /// <param name="data">Scored validation data.</param>
+    /// <param name="labelColumnName">Label column (see <see cref="Evaluate(IDataView, string, string, string?, float, int)"/>).</param>
     /// <param name="scoreColumnName">Score column of the same size.</param>
     /// <param name="options">Fixed, global or per class; objective, target precision. Default: per class, maximise F1.</param>
     /// <exception cref="ArgumentException">A column is missing or of the wrong type or size.</exception>
     /// <exception cref="InvalidOperationException">No rows, or an invalid value (the message names the column, row and class).</exception>
-    public TunedThresholds TuneThresholds(IDataView validation, string labelColumnName = DefaultColumnNames.Label, string scoreColumnName = DefaultColumnNames.Score,
+    public TunedThresholds TuneThresholds(IDataView data, string labelColumnName = DefaultColumnNames.Label, string scoreColumnName = DefaultColumnNames.Score,
         ThresholdOptions? options = null)
     {
-        Scored scored = ReadScored(validation, labelColumnName, scoreColumnName, predictedLabelsColumnName: null);
+        Scored scored = ReadScored(data, labelColumnName, scoreColumnName, predictedLabelsColumnName: null);
         try
         {
             return ThresholdTuner.Tune(scored.Matrix, scored.ClassNames, options, $"column '{scoreColumnName}'");

@@ -5,7 +5,7 @@ namespace Miil.ML;
 /// <c>HashCode.Combine</c> would not do: .NET randomises it per process, so data "seeded" with it
 /// differs from one run to the next. Public for the packages that extend Miil.ML (augmentation draws).
 /// </summary>
-public static class StableRandom
+internal static class StableRandom
 {
     /// <summary>A generator for (<paramref name="a"/>, <paramref name="b"/>, <paramref name="c"/>) through SplitMix64.</summary>
     public static Random Create(long a, long b, long c)

@@ -9,7 +9,7 @@ namespace Miil.ML.Benchmarks;
 /// </summary>
 internal static class TResNetComplexity
 {
-    public static double Macs(TResNetArchitecture architecture, int numClasses, int height, int width, int inChannels = 3)
+    public static double Macs(TResNetArchitecture architecture, int classCount, int height, int width, int inChannels = 3)
     {
         long h = height / 4, w = width / 4;
         int planes = architecture.Planes;
@@ -49,7 +49,7 @@ internal static class TResNetComplexity
                 w = ow;
             }
         }
-        return macs + (double)architecture.NumFeatures * numClasses;
+        return macs + (double)architecture.FeatureCount * classCount;
     }
 
     private static double Conv(int kernelArea, long inChannels, long outChannels, long h, long w)

@@ -102,7 +102,7 @@ internal static class TrainingBenchmark
         TResNetAslOptions options = Options(folder, epochs);
         options.DecodeWorkers = workers;
         using TResNetAslTransformer model = ml.MultiLabel().TResNetAsl(options).Fit(train);
-        return model.History.Skip(1).Average(h => h.ImagesPerSecond);
+        return model.History.Epochs.Skip(1).Average(h => h.ImagesPerSecond);
     }
 
     /// <summary>The same steps as a hand-written loop over tensors decoded once beforehand.</summary>

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Miil.ML.Datasets;
-using Miil.ML.Hub;
+using Miil.ML.TorchSharp.Hub;
 using Miil.ML.Testing;
 using Miil.ML.TorchSharp;
 using Miil.ML.TorchSharp.Models.TResNet;

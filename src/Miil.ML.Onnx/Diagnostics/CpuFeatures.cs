@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Miil.ML.Onnx.Diagnostics;
 
 /// <summary>The CPU instruction sets that decide Miil.ML's speed here: AVX2 and AVX-512 for the kernels, bfloat16 for mixed precision.</summary>
-public static class CpuFeatures
+internal static class CpuFeatures
 {
     private static readonly Lazy<string?> BFloat16 = new(DetectBFloat16);
 

@@ -71,7 +71,7 @@ internal sealed class CudaProbe : IDoctorProbe
             {
                 try
                 {
-                    linked = ElfDependencies.Needed(provider);
+                    linked = Miil.Build.ElfFile.Needed(provider);
                 }
                 catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
                 {

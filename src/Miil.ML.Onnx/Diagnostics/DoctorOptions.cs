@@ -1,7 +1,7 @@
 namespace Miil.ML.Onnx.Diagnostics;
 
 /// <summary>What <c>mlContext.MultiLabel().Doctor()</c> examines.</summary>
-public sealed class DoctorOptions
+public sealed record DoctorOptions
 {
     /// <summary>The CUDA device whose provider is loaded and compared with the CPU. Default 0.</summary>
     public int GpuDeviceId { get; set; }
@@ -25,7 +25,7 @@ public sealed class DoctorOptions
     public bool ExamineTorchSharp { get; set; } = true;
 
     /// <summary>Further probes, run after the built-in ones in this order.</summary>
-    public IList<IDoctorProbe> Probes { get; } = new List<IDoctorProbe>();
+    internal IList<IDoctorProbe> Probes { get; } = new List<IDoctorProbe>();
 
     internal void Validate()
     {

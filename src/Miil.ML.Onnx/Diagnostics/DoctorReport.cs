@@ -19,7 +19,7 @@ public sealed class DoctorReport
     public IReadOnlyList<DoctorFinding> Problems => _findings.Where(f => f.Status == DoctorStatus.Problem).ToList();
 
     /// <summary>The parity checks that ran, one per execution provider.</summary>
-    public IReadOnlyList<ParityResult> Parity => _parity;
+    internal IReadOnlyList<ParityResult> Parity => _parity;
 
     /// <summary>Whether ONNX Runtime's CUDA provider loaded and opened a session on the chosen device.</summary>
     public bool CudaScoringAvailable { get; internal set; }
@@ -96,7 +96,7 @@ public sealed class DoctorReport
 /// <param name="MaxAbsoluteError">Largest |provider - reference| over every output.</param>
 /// <param name="MaxRelativeError">That error over the largest |reference|.</param>
 /// <param name="Tolerance">The largest accepted relative error.</param>
-public sealed record ParityResult(string Provider, double MaxAbsoluteError, double MaxRelativeError, double Tolerance)
+internal sealed record ParityResult(string Provider, double MaxAbsoluteError, double MaxRelativeError, double Tolerance)
 {
     /// <summary>Whether the provider agrees with the reference within the tolerance.</summary>
     public bool Passed => MaxRelativeError <= Tolerance;

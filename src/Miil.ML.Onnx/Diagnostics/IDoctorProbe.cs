@@ -5,7 +5,7 @@ namespace Miil.ML.Onnx.Diagnostics;
 /// and a parity check; Miil.ML.TorchSharp adds libtorch's when it is in the application. Add your own
 /// through <see cref="DoctorOptions.Probes"/>.
 /// </summary>
-public interface IDoctorProbe
+internal interface IDoctorProbe
 {
     /// <summary>Examines its part and adds findings to <paramref name="report"/>. Must not throw for a missing library: report it.</summary>
     /// <param name="report">The report being written; earlier probes' findings are already in it.</param>

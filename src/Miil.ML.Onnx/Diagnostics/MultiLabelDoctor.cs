@@ -7,10 +7,25 @@ namespace Miil.ML.Onnx.Diagnostics;
 /// when Miil.ML.TorchSharp is in the application, and scores a tiny built-in model on each usable
 /// provider against a float64 reference. Also <c>mlContext.MultiLabel().Doctor()</c>.
 /// </summary>
-public static class MultiLabelDoctor
+internal static class MultiLabelDoctor
 {
-    /// <summary>Miil.ML.TorchSharp's probe, found by name so that a scoring-only application needs no libtorch.</summary>
-    internal const string TorchSharpProbeType = "Miil.ML.TorchSharp.Diagnostics.TorchSharpDoctorProbe, Miil.ML.TorchSharp";
+    private static readonly List<IDoctorProbe> s_registered = [];
+
+    /// <summary>
+    /// Adds a probe of another package of this library (Miil.ML.TorchSharp registers its libtorch probe
+    /// when its assembly loads), so that the dependency points the usual way and a scoring-only
+    /// application carries no libtorch. A probe of the same type is registered once.
+    /// </summary>
+    internal static void Register(IDoctorProbe probe)
+    {
+        lock (s_registered)
+        {
+            if (!s_registered.Any(p => p.GetType() == probe.GetType()))
+            {
+                s_registered.Add(probe);
+            }
+        }
+    }
 
     /// <summary>Runs every probe and returns what they found. Never throws for a missing library: that is a finding.</summary>
     /// <param name="options">Device, parity check and extra probes; default: device 0, parity on, libtorch when present.</param>
@@ -40,10 +55,17 @@ public static class MultiLabelDoctor
         yield return new OnnxRuntimeProbe();
         yield return new CudaProbe();
         yield return new CudaProviderProbe();
-        if (options.ExamineTorchSharp && Type.GetType(TorchSharpProbeType, throwOnError: false) is { } type
-            && Activator.CreateInstance(type) is IDoctorProbe torch)
+        IDoctorProbe[] registered;
+        lock (s_registered)
         {
-            yield return torch;
+            registered = [.. s_registered];
+        }
+        if (options.ExamineTorchSharp)
+        {
+            foreach (IDoctorProbe probe in registered)
+            {
+                yield return probe;
+            }
         }
         yield return new ParityProbe();
         foreach (IDoctorProbe probe in options.Probes)

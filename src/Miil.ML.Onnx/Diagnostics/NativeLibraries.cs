@@ -7,7 +7,7 @@ namespace Miil.ML.Onnx.Diagnostics;
 /// Which native libraries load here, and from where (Linux: the process's memory map): the helpers the
 /// doctor's probes use, public for probes of your own (<see cref="IDoctorProbe"/>).
 /// </summary>
-public static class NativeLibraries
+internal static class NativeLibraries
 {
     /// <summary>The path of a library mapped into this process whose file name starts with <paramref name="fileNamePrefix"/>, or null (also off Linux).</summary>
     /// <param name="fileNamePrefix">The start of the file name, for example "libstdc++.so" or "libtorch_cuda".</param>

@@ -8,7 +8,7 @@ namespace Miil.ML.Onnx.Graphs;
 /// initializer and constant becomes float16, the input is cast on the way in and the output on the way
 /// out, so that the model's contract (float32 pixels in, float32 scores out) is unchanged.
 /// </summary>
-public static class Float16Graph
+internal static class Float16Graph
 {
     /// <summary>Converts <paramref name="graph"/> in place; returns the name of the float32 value that now stands for <paramref name="output"/>.</summary>
     /// <param name="graph">The network's nodes and initializers (float32).</param>

@@ -8,7 +8,7 @@ namespace Miil.ML.Onnx.Graphs;
 /// value names: what network blocks write their ONNX nodes with, next to their forward, and what
 /// <see cref="OnnxModelContract.Complete"/> finishes.
 /// </summary>
-public sealed class OnnxGraphBuilder
+internal sealed class OnnxGraphBuilder
 {
     private readonly GraphProto _graph;
     private readonly Dictionary<string, int> _counters = new(StringComparer.Ordinal);

@@ -11,32 +11,42 @@ public sealed class ImageScoringEstimator : IEstimator<ImageScoringTransformer>
     private const string PixelsColumn = "__MiilPixels";
 
     private readonly MLContext _context;
-    private readonly byte[] _model;
+    private readonly Lazy<(byte[] Bytes, MultiLabelOnnxModel Model)> _model;
     private readonly string _source;
 
     internal ImageScoringEstimator(MLContext context, byte[] model, string source, ImageScoringOptions options)
+        : this(context, () => model, source, options)
+    {
+        _ = _model.Value;  // a model in hand is checked at once
+    }
+
+    /// <summary>An estimator whose model is made when first needed (Fit, the schema, <see cref="Model"/>): a published model downloaded and converted then.</summary>
+    internal ImageScoringEstimator(MLContext context, Func<byte[]> makeModel, string source, ImageScoringOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _context = context;
-        _model = model;
         _source = source;
         Options = options;
-        Model = MultiLabelOnnxModel.Read(model, source);
+        _model = new Lazy<(byte[], MultiLabelOnnxModel)>(() =>
+        {
+            byte[] bytes = makeModel();
+            return (bytes, MultiLabelOnnxModel.Read(bytes, source));
+        });
     }
 
     /// <summary>The options.</summary>
     public ImageScoringOptions Options { get; }
 
-    /// <summary>Class names, thresholds and preprocessing of the model.</summary>
-    public MultiLabelOnnxModel Model { get; }
+    /// <summary>Class names, thresholds and preprocessing of the model (made on first use when the estimator was created from a published model's name).</summary>
+    public MultiLabelOnnxModel Model => _model.Value.Model;
 
     /// <inheritdoc />
     public ImageScoringTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         bool fromPaths = ImageScoringTransformer.CheckImageColumn(input.Schema, Options.ImageColumnName);
-        var scorer = new OnnxImageScorer(_context, _model, Options.ImageFolder,
+        var scorer = new OnnxImageScorer(_context, _model.Value.Bytes, Options.ImageFolder,
             Options.GpuDeviceId ?? _context.GpuDeviceId, Options.FallbackToCpu ?? _context.FallbackToCpu, _source, Options.IntraOpThreads)
         {
             SkipUnreadableImages = Options.SkipUnreadableImages,
@@ -71,7 +81,7 @@ public sealed class ImageScoringEstimator : IEstimator<ImageScoringTransformer>
             .Append(_context.Transforms.ApplyOnnxModel(
                 [Options.ScoreColumnName, Options.PredictedLabelsColumnName],
                 [OnnxModelContract.InputName],
-                new MemoryStream(_model), gpu, fallback))
+                new MemoryStream(_model.Value.Bytes), gpu, fallback))
             .Append(_context.Transforms.DropColumns(preprocessing.Normalizes ? [PixelsColumn, OnnxModelContract.InputName] : [OnnxModelContract.InputName]));
     }
 }

@@ -4,19 +4,22 @@ namespace Miil.ML.Onnx.Scoring;
 public sealed record ImageScoringOptions
 {
     /// <summary>Column of image paths (text) or images (<c>MLImage</c>). Default "ImagePath", the column the dataset readers and the trainer use.</summary>
-    public string ImageColumnName { get; init; } = DefaultColumnNames.ImagePath;
+    public string ImageColumnName { get; set; } = DefaultColumnNames.ImagePath;
 
     /// <summary>Folder relative paths are resolved against; null for paths as given.</summary>
-    public string? ImageFolder { get; init; }
+    public string? ImageFolder { get; set; }
 
     /// <summary>Probability column written. Default "Score".</summary>
-    public string ScoreColumnName { get; init; } = DefaultColumnNames.Score;
+    public string ScoreColumnName { get; set; } = DefaultColumnNames.Score;
 
     /// <summary>Decision column written. Default "PredictedLabels".</summary>
-    public string PredictedLabelsColumnName { get; init; } = DefaultColumnNames.PredictedLabels;
+    public string PredictedLabelsColumnName { get; set; } = DefaultColumnNames.PredictedLabels;
 
     /// <summary>Rows scored per ONNX Runtime call. Default 64.</summary>
-    public int BatchSize { get; init; } = 64;
+    public int BatchSize { get; set; } = DefaultBatchSize;
+
+    /// <summary>The default of <see cref="BatchSize"/>.</summary>
+    public const int DefaultBatchSize = 64;
 
     /// <summary>
     /// Batches preprocessed and scored at once, side by side; ONNX Runtime then gets the cores divided
@@ -24,13 +27,13 @@ public sealed record ImageScoringOptions
     /// (small calls cost more to spread over threads than to run beside each other: measured 1.4x at
     /// batch 1 on a tiny model) and two for larger batches (one scoring while the next is decoded).
     /// </summary>
-    public int? ParallelBatches { get; init; }
+    public int? ParallelBatches { get; set; }
 
     /// <summary>CUDA device to run on; null (default) for <c>MLContext.GpuDeviceId</c>.</summary>
-    public int? GpuDeviceId { get; init; }
+    public int? GpuDeviceId { get; set; }
 
     /// <summary>Whether a GPU that cannot be used falls back to CPU with a warning; null (default) for <c>MLContext.FallbackToCpu</c>.</summary>
-    public bool? FallbackToCpu { get; init; }
+    public bool? FallbackToCpu { get; set; }
 
     /// <summary>
     /// Score unreadable images (missing, empty, damaged, too large) as missing values (NaN scores, no
@@ -38,7 +41,7 @@ public sealed record ImageScoringOptions
     /// Default false: the first unreadable image stops scoring, named. The saved stock chain has no such
     /// option (ML.NET's image loader fails).
     /// </summary>
-    public bool SkipUnreadableImages { get; init; }
+    public bool SkipUnreadableImages { get; set; }
 
     /// <summary>The batches in flight: <see cref="ParallelBatches"/>, or the default for the batch size on this machine's cores.</summary>
     internal int EffectiveParallelBatches => ParallelBatches ?? (BatchSize < 8 ? Math.Max(2, Environment.ProcessorCount) : 2);

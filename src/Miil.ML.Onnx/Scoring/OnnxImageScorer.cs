@@ -12,7 +12,7 @@ namespace Miil.ML.Onnx.Scoring;
 /// session as soon as the calls in flight end; a call after that opens it again (ML.NET's
 /// PredictionEngine disposes the transformer it was made from, so a shared transformer must survive it).
 /// </summary>
-public sealed class OnnxImageScorer : IDisposable
+internal sealed class OnnxImageScorer : IDisposable
 {
     private readonly SharedSession _session;
     private readonly ImagePreprocessor _preprocessor;

@@ -97,7 +97,7 @@ internal sealed class SharedSession(Func<OnnxSession> open) : IDisposable
     }
 
     /// <summary>One call's hold on the session.</summary>
-    public readonly struct Lease(SharedSession owner, OnnxSession session, RunOptions runOptions) : IDisposable
+    internal readonly struct Lease(SharedSession owner, OnnxSession session, RunOptions runOptions) : IDisposable
     {
         public OnnxSession Session { get; } = session;
 

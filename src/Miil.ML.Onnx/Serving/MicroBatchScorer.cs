@@ -15,7 +15,7 @@ namespace Miil.ML.Onnx.Serving;
 /// on the batch it rode in (tested bit for bit against scoring it alone). Thread-safe; dispose it to
 /// finish the requests in flight and release the session.
 /// </summary>
-public sealed class MicroBatchScorer : IDisposable, IAsyncDisposable
+internal sealed class MicroBatchScorer : IDisposable, IAsyncDisposable
 {
     private readonly OnnxImageScorer _scorer;
     private readonly MultiLabelScoringOptions _options;

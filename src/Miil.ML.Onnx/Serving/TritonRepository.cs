@@ -9,25 +9,25 @@ namespace Miil.ML.Onnx.Serving;
 public sealed record TritonOptions
 {
     /// <summary>Largest batch Triton may form (the model's batch dimension is dynamic). Default 64.</summary>
-    public int MaxBatchSize { get; init; } = 64;
+    public int MaxBatchSize { get; set; } = 64;
 
     /// <summary>Batch sizes the dynamic batcher runs as soon as it has them. Default 8, 16, 32.</summary>
-    public IReadOnlyList<int> PreferredBatchSizes { get; init; } = [8, 16, 32];
+    public IReadOnlyList<int> PreferredBatchSizes { get; set; } = [8, 16, 32];
 
     /// <summary>Longest a request waits for its batch to fill. Default 100 µs (Triton's examples).</summary>
-    public TimeSpan MaxQueueDelay { get; init; } = TimeSpan.FromMicroseconds(100);
+    public TimeSpan MaxQueueDelay { get; set; } = TimeSpan.FromMicroseconds(100);
 
     /// <summary>Where instances run: null (default) lets Triton choose (one per GPU, else CPU); "KIND_GPU" or "KIND_CPU" to say.</summary>
-    public string? InstanceKind { get; init; }
+    public string? InstanceKind { get; set; }
 
     /// <summary>Instances per device when <see cref="InstanceKind"/> is set. Default 1.</summary>
-    public int InstanceCount { get; init; } = 1;
+    public int InstanceCount { get; set; } = 1;
 
     /// <summary>The version folder. Default 1.</summary>
-    public int Version { get; init; } = 1;
+    public int Version { get; set; } = 1;
 
     /// <summary>Replace an existing model folder of the same name. Default false: an existing one is refused, never overwritten.</summary>
-    public bool Overwrite { get; init; }
+    public bool Overwrite { get; set; }
 }
 
 /// <summary>
@@ -39,7 +39,7 @@ public sealed record TritonOptions
 /// receives the model's planar float input: clients preprocess as the model's record says (recorded in
 /// the configuration's <c>parameters</c>).
 /// </summary>
-public static class TritonRepository
+internal static class TritonRepository
 {
     /// <summary>The label file's name inside the model folder.</summary>
     public const string LabelsFile = "labels.txt";

@@ -14,12 +14,12 @@ internal static class CheckpointFile
 {
     /// <summary>What a checkpoint file holds.</summary>
     /// <param name="StateDict">Tensors by key, in the file's order where the format keeps one.</param>
-    /// <param name="NumClasses">The wrapper's <c>num_classes</c>, if any.</param>
+    /// <param name="ClassCount">The wrapper's <c>num_classes</c>, if any.</param>
     /// <param name="ClassNames">The wrapper's <c>idx_to_class</c> in index order, if any.</param>
     /// <param name="Metadata">safetensors <c>__metadata__</c> (empty for pickles).</param>
     public sealed record Contents(
         IReadOnlyDictionary<string, Tensor> StateDict,
-        int? NumClasses,
+        int? ClassCount,
         IReadOnlyList<string>? ClassNames,
         IReadOnlyDictionary<string, string> Metadata) : IDisposable
     {
@@ -86,7 +86,7 @@ internal static class CheckpointFile
         }
 
         Hashtable stateDict = root;
-        int? numClasses = null;
+        int? classCount = null;
         IReadOnlyList<string>? classNames = null;
         foreach (string wrapperKey in new[] { "model", "state_dict" })
         {
@@ -94,7 +94,7 @@ internal static class CheckpointFile
             {
                 stateDict = root[wrapperKey] as Hashtable
                     ?? throw new CheckpointFormatException(path, $"'{wrapperKey}' is not a state dict.");
-                numClasses = root["num_classes"] switch
+                classCount = root["num_classes"] switch
                 {
                     null => null,
                     int n => n,
@@ -120,7 +120,7 @@ internal static class CheckpointFile
         {
             throw new CheckpointFormatException(path, "the state dict is empty.");
         }
-        return new Contents(result, numClasses, classNames, new Dictionary<string, string>());
+        return new Contents(result, classCount, classNames, new Dictionary<string, string>());
     }
 
     private static List<string> ClassNames(string path, Hashtable idxToClass)

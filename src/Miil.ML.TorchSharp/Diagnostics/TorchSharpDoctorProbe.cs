@@ -6,10 +6,16 @@ namespace Miil.ML.TorchSharp.Diagnostics;
 /// <summary>
 /// The doctor's training side: which libtorch TorchSharp loaded (CPU or CUDA build), whether CUDA is
 /// available to it and on how many devices, and whether the libstdc++ compatibility step let its native
-/// glue load. Found by <see cref="MultiLabelDoctor"/> by name when this assembly is in the application.
+/// glue load. Registered with the doctor when this assembly loads (<see cref="Register"/>), so that the
+/// doctor, in Miil.ML.Onnx, needs no reference to libtorch.
 /// </summary>
-public sealed class TorchSharpDoctorProbe : IDoctorProbe
+internal sealed class TorchSharpDoctorProbe : IDoctorProbe
 {
+    /// <summary>Runs when the assembly loads: any use of Miil.ML.TorchSharp puts libtorch in the doctor's report.</summary>
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "The one way a library can announce itself to another without being named: the doctor cannot reference this assembly.")]
+    internal static void Register() => MultiLabelDoctor.Register(new TorchSharpDoctorProbe());
+
     /// <summary>The area its findings are filed under.</summary>
     public const string Area = "TorchSharp";
 

@@ -4,10 +4,10 @@ using Miil.ML.Onnx;
 namespace Miil.ML.TorchSharp.Export;
 
 /// <summary>Options of <see cref="OnnxExporter"/>.</summary>
-public sealed record OnnxExportOptions
+internal sealed record OnnxExportOptions
 {
-    /// <summary>Square input side the graph is built for (a multiple of 4 for TResNet). Default 224.</summary>
-    public int ImageSize { get; init; } = 224;
+    /// <summary>Square input side the graph is built for (a multiple of the network's input step). Default 224.</summary>
+    public int ImageSize { get; init; } = Models.NetworkDefaults.ImageSize;
 
     /// <summary>Class names in output order; default "class_0", "class_1", ...</summary>
     public IReadOnlyList<string>? ClassNames { get; init; }
@@ -16,7 +16,7 @@ public sealed record OnnxExportOptions
     public IReadOnlyList<float>? Thresholds { get; init; }
 
     /// <summary>The threshold of every class when <see cref="Thresholds"/> is null. Default 0.5.</summary>
-    public float Threshold { get; init; } = 0.5f;
+    public float Threshold { get; init; } = Evaluation.ThresholdOptions.DefaultThreshold;
 
     /// <summary>
     /// The preprocessing recorded in the model (what the scorer applies); null (default) for the

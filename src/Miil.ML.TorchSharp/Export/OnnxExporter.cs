@@ -16,7 +16,7 @@ namespace Miil.ML.TorchSharp.Export;
 /// (per-class thresholds in the graph), optionally <c>logits</c>, and the metadata (class names,
 /// thresholds, preprocessing record, network description). Batch dimension dynamic, spatial size fixed.
 /// </summary>
-public static class OnnxExporter
+internal static class OnnxExporter
 {
     /// <summary>Exports <paramref name="network"/> to ONNX bytes (read in eval semantics and left unchanged).</summary>
     /// <param name="network">The network.</param>
@@ -40,10 +40,10 @@ public static class OnnxExporter
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(options);
-        int classes = network.NumClasses;
-        if (options.ImageSize < 4 || options.ImageSize % 4 != 0)
+        int classes = network.ClassCount;
+        if (options.ImageSize < network.InputSizeStep || options.ImageSize % network.InputSizeStep != 0)
         {
-            throw new ArgumentException($"The image size must be a positive multiple of 4; got {options.ImageSize}.", nameof(options));
+            throw new ArgumentException($"{network.Family} needs an image size that is a positive multiple of {network.InputSizeStep}; got {options.ImageSize}.", nameof(options));
         }
         if (network.InChannels != 3)
         {

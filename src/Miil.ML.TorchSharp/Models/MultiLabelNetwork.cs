@@ -21,7 +21,7 @@ public abstract class MultiLabelNetwork : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Outputs of the head: the class count.</summary>
-    public abstract int NumClasses { get; }
+    public abstract int ClassCount { get; }
 
     /// <summary>Input channels (3 for RGB).</summary>
     public abstract int InChannels { get; }
@@ -33,7 +33,7 @@ public abstract class MultiLabelNetwork : nn.Module<Tensor, Tensor>
     /// How images become this network's input at <paramref name="imageSize"/>: the preprocessing its
     /// weights expect (TResNet: RGB scaled to [0, 1], no mean/std).
     /// </summary>
-    public abstract ImagePreprocessing Preprocessing(int imageSize);
+    internal abstract ImagePreprocessing Preprocessing(int imageSize);
 
     /// <summary>
     /// The state dict in PyTorch's order (each module's parameters, then its buffers, module by
@@ -72,6 +72,9 @@ public abstract class MultiLabelNetwork : nn.Module<Tensor, Tensor>
     /// <summary>Adds the nodes that compute the logits from <paramref name="input"/> and returns the logits' value name.</summary>
     internal abstract string ToOnnx(OnnxGraphBuilder graph, string input);
 
+    /// <summary>The input side must be a multiple of this (TResNet's space-to-depth stem: 4).</summary>
+    internal abstract int InputSizeStep { get; }
+
     /// <summary>The name of the head module, a direct child (what fine-tuning trains first, with the body frozen).</summary>
     internal abstract string HeadModuleName { get; }
 
@@ -103,6 +106,66 @@ public abstract class MultiLabelNetwork : nn.Module<Tensor, Tensor>
             }
         }
     }
+
+    /// <summary>
+    /// Builds the network a checkpoint holds, with its weights: this library's own checkpoints
+    /// (<see cref="SaveCheckpoint"/>) and the published layouts of each family (docs/tresnet.md).
+    /// </summary>
+    /// <param name="path">A .safetensors or .pth file.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="Checkpoints.CheckpointFormatException">The file cannot be read or holds no network this library builds; the message says why.</exception>
+    public static MultiLabelNetwork Load(string path) => NetworkFiles.Load(path);
+
+    /// <summary>
+    /// Loads a checkpoint's weights into this network (published layouts are converted; a classifier of
+    /// another class count is left freshly initialised, as fine-tuning wants).
+    /// </summary>
+    /// <param name="path">A .safetensors or .pth file of this network's family.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="Checkpoints.CheckpointFormatException">The file cannot be read, or its tensors do not fit this network; the message lists them.</exception>
+    public void LoadWeights(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        LoadWeightsFrom(path);
+    }
+
+    /// <summary>Writes the network as this library's checkpoint (safetensors, with the architecture, the class names and the image size in its header), atomically.</summary>
+    /// <param name="path">The .safetensors file.</param>
+    /// <param name="classNames">The classes, in output order; null for none.</param>
+    /// <param name="imageSize">The input side the weights were trained at; null for none.</param>
+    public void SaveCheckpoint(string path, IReadOnlyList<string>? classNames = null, int? imageSize = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        SaveCheckpointTo(path, classNames, imageSize);
+    }
+
+    /// <summary>
+    /// Writes the network as an ONNX model that <c>ScoreImages</c> scores (outputs <c>Score</c> and
+    /// <c>PredictedLabels</c>, class names, thresholds and preprocessing in its metadata), atomically.
+    /// </summary>
+    /// <param name="path">The .onnx file.</param>
+    /// <param name="imageSize">The input side.</param>
+    /// <param name="classNames">The classes, in output order; null names them class_0, class_1, ...</param>
+    /// <param name="thresholds">The decision threshold of each class; null for 0.5 everywhere.</param>
+    /// <param name="precision">Float32, or float16 weights and arithmetic (GPU scoring).</param>
+    public void SaveOnnx(string path, int imageSize, IReadOnlyList<string>? classNames = null, IReadOnlyList<float>? thresholds = null,
+        Onnx.OnnxPrecision precision = Onnx.OnnxPrecision.Float32)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        Export.OnnxExporter.Export(this, path, new Export.OnnxExportOptions
+        {
+            ImageSize = imageSize,
+            ClassNames = classNames,
+            Thresholds = thresholds,
+            Precision = precision,
+        });
+    }
+
+    /// <summary>Loads a checkpoint of this family into this network.</summary>
+    private protected abstract void LoadWeightsFrom(string path);
+
+    /// <summary>Writes this library's checkpoint of this family.</summary>
+    private protected abstract void SaveCheckpointTo(string path, IReadOnlyList<string>? classNames, int? imageSize);
 
     /// <summary>A freshly initialised twin on <paramref name="device"/>.</summary>
     internal MultiLabelNetwork NewOfSameShape(Device device)

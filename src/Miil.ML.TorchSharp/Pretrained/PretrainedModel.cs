@@ -25,7 +25,7 @@ public sealed record PretrainedModel
     public required int ImageSize { get; init; }
 
     /// <summary>Outputs of the published head.</summary>
-    public required int NumClasses { get; init; }
+    public required int ClassCount { get; init; }
 
     /// <summary>Width of the checkpoint's bottleneck head; null for a linear head.</summary>
     public int? BottleneckFeatures { get; init; }
@@ -40,7 +40,7 @@ public sealed record PretrainedModel
     public float Threshold { get; init; } = 0.7f;
 
     /// <summary>Pixels in: every TResNet release scales RGB to [0, 1] with no mean or std (timm's cfg: mean 0, std 1).</summary>
-    public ImagePreprocessing Preprocessing => ImagePreprocessing.Unnormalized(ImageSize);
+    internal ImagePreprocessing Preprocessing => ImagePreprocessing.Unnormalized(ImageSize);
 
     /// <summary>What the weights were trained on, and the figure the host reports.</summary>
     public required string TrainedOn { get; init; }

@@ -1,4 +1,4 @@
-using Miil.ML.Hub;
+using Miil.ML.TorchSharp.Hub;
 
 namespace Miil.ML.TorchSharp.Pretrained;
 
@@ -8,7 +8,7 @@ namespace Miil.ML.TorchSharp.Pretrained;
 /// <c>model.safetensors</c>, else <c>pytorch_model.bin</c>); or an http(s) address. Downloads go
 /// through <see cref="HubClient"/> and its cache.
 /// </summary>
-public static class PretrainedWeightsSource
+internal static class PretrainedWeightsSource
 {
     /// <summary>The prefix of a hub repository reference.</summary>
     public const string HubPrefix = "hf-hub:";

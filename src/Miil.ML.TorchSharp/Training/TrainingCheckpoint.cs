@@ -1,3 +1,4 @@
+using Miil.ML.Reports;
 using System.Text.Json;
 using Miil.ML.TorchSharp.Checkpoints;
 using static TorchSharp.torch;
@@ -89,7 +90,7 @@ internal sealed class TrainingState
 /// </remarks>
 internal static class TrainingCheckpoint
 {
-    public const string FileName = MultiLabelTrainerOptions.CheckpointFileName;
+    public const string FileName = TResNetAslOptions.CheckpointFileName;
 
     private const string StateKey = "miil.training";
 

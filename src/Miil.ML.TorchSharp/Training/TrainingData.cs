@@ -62,7 +62,7 @@ internal sealed class TrainingData : IDisposable
         return names;
     }
 
-    public static TrainingData Read(IDataView data, MultiLabelTrainerOptions options, string role, IReadOnlyList<string>? expectedClasses)
+    public static TrainingData Read(IDataView data, TResNetAslOptions options, string role, IReadOnlyList<string>? expectedClasses)
     {
         ArgumentNullException.ThrowIfNull(data);
         bool fromPaths = ImageColumns.IsPaths(data.Schema, options.ImageColumnName, options.TrainerName, role + " data", $"{options.GetType().Name}.ImageColumnName");

@@ -1,3 +1,4 @@
+using Miil.ML.Reports;
 using static TorchSharp.torch;
 
 namespace Miil.ML.TorchSharp.Training;

@@ -1,3 +1,4 @@
+using Miil.ML.Reports;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using TorchSharp;

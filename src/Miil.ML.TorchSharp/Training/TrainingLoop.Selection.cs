@@ -1,3 +1,4 @@
+using Miil.ML.Reports;
 using Miil.ML.Evaluation;
 using Miil.ML.TorchSharp.Models;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using Miil.ML.Reports;
 using System.Diagnostics;
 using Miil.ML.Evaluation;
 using Miil.ML.Images;
@@ -27,7 +28,7 @@ internal sealed partial class TrainingLoop : IDisposable
     private static readonly object SeedLock = new();
 
     private readonly MLContext _context;
-    private readonly MultiLabelTrainerOptions _options;
+    private readonly TResNetAslOptions _options;
     private readonly int _seed;
     private readonly ITrainingLoss _loss;
     private readonly Device _device;
@@ -47,7 +48,7 @@ internal sealed partial class TrainingLoop : IDisposable
     /// <param name="seed">Seed of shuffling, augmentation and initialisation.</param>
     /// <param name="classCount">Classes of the data.</param>
     /// <param name="createNetwork">Builds the family's network (pretrained weights loaded) for a class count.</param>
-    public TrainingLoop(MLContext context, MultiLabelTrainerOptions options, int seed, int classCount, Func<int, MultiLabelNetwork> createNetwork)
+    public TrainingLoop(MLContext context, TResNetAslOptions options, int seed, int classCount, Func<int, MultiLabelNetwork> createNetwork)
     {
         _context = context;
         _options = options;

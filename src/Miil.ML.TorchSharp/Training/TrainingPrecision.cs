@@ -1,6 +1,6 @@
 namespace Miil.ML.TorchSharp.Training;
 
-/// <summary>The arithmetic of the training forward and backward passes (<see cref="MultiLabelTrainerOptions.Precision"/>).</summary>
+/// <summary>The arithmetic of the training forward and backward passes (<see cref="TResNetAslOptions.Precision"/>).</summary>
 public enum TrainingPrecision
 {
     /// <summary>Everything in float32 (the default).</summary>

@@ -16,16 +16,6 @@ public enum TrainingPhase
     Exporting,
 }
 
-/// <summary>Which weights a run selected.</summary>
-public enum SelectedWeights
-{
-    /// <summary>The optimised model's own weights.</summary>
-    Raw,
-
-    /// <summary>The exponential moving average of the weights.</summary>
-    Ema,
-}
-
 /// <summary>Progress of a trainer's Fit, reported after every step and every validation.</summary>
 public sealed record TrainingProgress
 {
@@ -65,13 +55,3 @@ public sealed record TrainingProgress
     /// <summary>Estimated time to the end of the last epoch, or null before it can be told.</summary>
     public TimeSpan? Remaining { get; init; }
 }
-
-/// <summary>One epoch of a run.</summary>
-/// <param name="Epoch">1-based.</param>
-/// <param name="Loss">Mean training loss per image.</param>
-/// <param name="ValidationMap">Raw model's validation mAP (fraction), or null without a validation set.</param>
-/// <param name="EmaValidationMap">EMA model's validation mAP, or null without EMA or validation set.</param>
-/// <param name="ImagesPerSecond">Training throughput (decoding included).</param>
-/// <param name="SkippedImages">Unreadable images skipped in the epoch (with <see cref="MultiLabelTrainerOptions.SkipUnreadableImages"/>).</param>
-/// <param name="LearningRate">The learning rate of the epoch's last step (null in checkpoints written before it was recorded).</param>
-public sealed record EpochSummary(int Epoch, double Loss, double? ValidationMap, double? EmaValidationMap, double ImagesPerSecond, int SkippedImages, double? LearningRate = null);

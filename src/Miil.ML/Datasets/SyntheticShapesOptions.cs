@@ -4,34 +4,34 @@ namespace Miil.ML.Datasets;
 public sealed record SyntheticShapesOptions
 {
     /// <summary>Number of images. Default 1000.</summary>
-    public int Count { get; init; } = 1000;
+    public int Count { get; set; } = 1000;
 
     /// <summary>Square image side in pixels (at least 16). Default 64.</summary>
-    public int ImageSize { get; init; } = 64;
+    public int ImageSize { get; set; } = 64;
 
     /// <summary>Number of classes, at most <see cref="SyntheticShapes.MaxClasses"/> (shape x colour pairs). Default 12.</summary>
-    public int ClassCount { get; init; } = 12;
+    public int ClassCount { get; set; } = 12;
 
     /// <summary>Fewest objects per image. Default 1.</summary>
-    public int MinObjects { get; init; } = 1;
+    public int MinObjects { get; set; } = 1;
 
     /// <summary>Most objects per image. Default 5.</summary>
-    public int MaxObjects { get; init; } = 5;
+    public int MaxObjects { get; set; } = 5;
 
     /// <summary>
     /// Skew of class frequencies: class k is drawn with weight 1 / (k + 1)^Skew, so that, as in COCO,
     /// a few classes are common and most are rare. 0 gives uniform classes. Default 1.
     /// </summary>
-    public double Skew { get; init; } = 1.0;
+    public double Skew { get; set; } = 1.0;
 
     /// <summary>Standard deviation of the per-pixel Gaussian noise, in 0-255 units. Default 8.</summary>
-    public double Noise { get; init; } = 8;
+    public double Noise { get; set; } = 8;
 
     /// <summary>Random strokes of background clutter per image. Default 4.</summary>
-    public int Clutter { get; init; } = 4;
+    public int Clutter { get; set; } = 4;
 
     /// <summary>Seed: the same options and seed give the same images, byte for byte. Default 0.</summary>
-    public int Seed { get; init; }
+    public int Seed { get; set; }
 
     internal void Validate()
     {

@@ -12,7 +12,7 @@ namespace Miil.ML.Evaluation;
 /// Labels: 1 positive, 0 negative, -1 ignored (left out of that class's ranking and counts). Classes
 /// are evaluated in parallel; the result does not depend on the number of threads.
 /// </remarks>
-public static class MultiLabelEvaluator
+internal static class MultiLabelEvaluator
 {
     /// <summary>The reference's epsilon in the AP denominator.</summary>
     private const double ReferenceEpsilon = 1e-8;
@@ -27,7 +27,7 @@ public static class MultiLabelEvaluator
     /// <param name="predictedLabels">Optional row-major N x C decisions to use instead of the threshold.</param>
     /// <exception cref="ArgumentException">Lengths do not fit, a score is NaN, or a label is not 1, 0 or -1; the message names the row and class.</exception>
     public static MultiLabelMetrics Evaluate(ReadOnlySpan<float> scores, ReadOnlySpan<float> labels, int classCount,
-        IReadOnlyList<string>? classNames = null, float threshold = 0.5f, int topK = 3, ReadOnlySpan<bool> predictedLabels = default)
+        IReadOnlyList<string>? classNames = null, float threshold = ThresholdOptions.DefaultThreshold, int topK = 3, ReadOnlySpan<bool> predictedLabels = default)
         => Evaluate(scores, labels, classCount, classNames, threshold, topK, predictedLabels, DefaultColumnNames.Score, DefaultColumnNames.Label);
 
     /// <summary>The evaluation, with the names of the scores' and labels' sources for error messages.</summary>

@@ -34,7 +34,10 @@ public sealed record ThresholdOptions
     public ThresholdSelection Selection { get; set; } = ThresholdSelection.Fixed;
 
     /// <summary>The threshold (probability) of <see cref="ThresholdSelection.Fixed"/>; predicted positive when score &gt; threshold. Default 0.5.</summary>
-    public float Threshold { get; set; } = 0.5f;
+    public float Threshold { get; set; } = DefaultThreshold;
+
+    /// <summary>The decision threshold wherever none is chosen: 0.5, the sigmoid's even odds.</summary>
+    public const float DefaultThreshold = 0.5f;
 
     /// <summary>What tuning optimises. Default <see cref="ThresholdObjective.MaximizeF1"/>.</summary>
     public ThresholdObjective Objective { get; set; } = ThresholdObjective.MaximizeF1;

@@ -20,7 +20,7 @@ public sealed record TunedThresholds
 }
 
 /// <summary>Chooses decision thresholds on validation scores (array level; <c>mlContext.MultiLabel().TuneThresholds</c> reads an IDataView into it).</summary>
-public static class ThresholdTuner
+internal static class ThresholdTuner
 {
     /// <summary>Tunes thresholds on row-major N x C scores and labels (1, 0, -1 ignored); without options, per class maximising F1.</summary>
     /// <exception cref="ArgumentException">Inputs as for <see cref="MultiLabelEvaluator.Evaluate(ReadOnlySpan{float}, ReadOnlySpan{float}, int, IReadOnlyList{string}?, float, int, ReadOnlySpan{bool})"/>, or a target precision outside (0, 1].</exception>
@@ -110,7 +110,7 @@ public static class ThresholdTuner
             Thresholds = thresholds,
             TargetNotReached = missed,
             Options = options,
-            Metrics = MultiLabelEvaluator.Evaluate(decided, classNames, 0.5f, options.TopK, scoreSource),
+            Metrics = MultiLabelEvaluator.Evaluate(decided, classNames, ThresholdOptions.DefaultThreshold, options.TopK, scoreSource),
         };
     }
 
@@ -152,7 +152,7 @@ public static class ThresholdTuner
     {
         if (samples.Count == 0)
         {
-            return (0.5f, options.Objective != ThresholdObjective.TargetPrecision);
+            return (ThresholdOptions.DefaultThreshold, options.Objective != ThresholdObjective.TargetPrecision);
         }
         var keys = new uint[samples.Count];
         var positive = new byte[samples.Count];

@@ -1,7 +1,7 @@
 namespace Miil.ML.IO;
 
 /// <summary>Writes a file through a temporary sibling and a rename: readers see the old file or the whole new one.</summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> with <paramref name="write"/>: to a temporary file beside it, flushed to disk, then renamed over it.</summary>
     /// <param name="path">The file to write (its folder is created).</param>

@@ -1,14 +1,14 @@
 namespace Miil.ML.Images;
 
 /// <summary>How images are resized to a network's input.</summary>
-public enum ImageResizeMode
+internal enum ImageResizeMode
 {
     /// <summary>Squash (stretch) to the square side, no crop, as the TResNet and ASL references do (ImageAnalytics' <c>ResizingKind.Fill</c>).</summary>
     Squash,
 }
 
 /// <summary>The order of the three colour planes of the input tensor.</summary>
-public enum ColorChannelOrder
+internal enum ColorChannelOrder
 {
     /// <summary>Red, green, blue (the references' and timm's order).</summary>
     Rgb,
@@ -24,7 +24,7 @@ public enum ColorChannelOrder
 /// (<c>OnnxModelContract</c>), and the scorer reads it back, so a model scores with the
 /// preprocessing it was trained with.
 /// </summary>
-public sealed record ImagePreprocessing
+internal sealed record ImagePreprocessing
 {
     /// <summary>Side of the square input in pixels.</summary>
     public required int ImageSize { get; init; }

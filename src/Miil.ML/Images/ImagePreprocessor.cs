@@ -17,7 +17,7 @@ namespace Miil.ML.Images;
 /// allocated (missing, empty, unknown format, over <see cref="MaxPixels"/>), and a file whose data ends
 /// early is refused as truncated rather than decoded with its missing rows left black.
 /// </remarks>
-public sealed class ImagePreprocessor
+internal sealed class ImagePreprocessor
 {
     private const string ResizedColumn = "__MiilResized";
     private const string PixelsColumn = "__MiilPixels";

@@ -15,12 +15,13 @@ internal static class ReportBuilder
 {
     private sealed record Row(long Index, bool[] Truth, float[] Scores, bool[] Decisions, double Error);
 
-    public static MultiLabelReportContent Build(MLContext context, IDataView scored, MultiLabelMetrics metrics, ReportOptions options)
+    public static MultiLabelReportContent Build(MLContext context, IDataView scored, MultiLabelMetrics metrics, string labelColumnName, string scoreColumnName,
+        string? predictedLabelsColumnName, ReportOptions options)
     {
         DataViewSchema schema = scored.Schema;
-        DataViewSchema.Column label = Column(schema, options.LabelColumnName, "LabelColumnName");
-        DataViewSchema.Column score = Column(schema, options.ScoreColumnName, "ScoreColumnName");
-        DataViewSchema.Column? decision = options.PredictedLabelsColumnName is string d && schema.GetColumnOrNull(d) is { } dc ? dc : null;
+        DataViewSchema.Column label = Column(schema, labelColumnName, "labelColumnName");
+        DataViewSchema.Column score = Column(schema, scoreColumnName, "scoreColumnName");
+        DataViewSchema.Column? decision = predictedLabelsColumnName is string d && schema.GetColumnOrNull(d) is { } dc ? dc : null;
         DataViewSchema.Column? image = options.ImageColumnName is string i && schema.GetColumnOrNull(i) is { } ic ? ic : null;
         if (image is { } col && col.Type is not TextDataViewType && col.Type is not ImageDataViewType)
         {

@@ -32,14 +32,14 @@ public sealed record MultiLabelReportContent
 /// <summary>A training run as the report shows it: per epoch, the selected epoch, and the options that mattered.</summary>
 public sealed record TrainingHistory
 {
-    /// <summary>Every epoch, in order.</summary>
-    public required IReadOnlyList<TrainingEpoch> Epochs { get; init; }
+    /// <summary>Every epoch, in order (epochs before a resume included).</summary>
+    public required IReadOnlyList<EpochSummary> Epochs { get; init; }
 
     /// <summary>The epoch (1-based) whose weights were selected.</summary>
     public int SelectedEpoch { get; init; }
 
-    /// <summary>Which weights were selected ("Raw" or "Ema").</summary>
-    public string SelectedWeights { get; init; } = "";
+    /// <summary>Which weights were selected.</summary>
+    public SelectedWeights SelectedWeights { get; init; }
 
     /// <summary>Options of the run, as name and value (architecture, image size, epochs, loss, precision, ...).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Options { get; init; } = [];
@@ -48,11 +48,22 @@ public sealed record TrainingHistory
 /// <summary>One epoch of a run.</summary>
 /// <param name="Epoch">1-based.</param>
 /// <param name="Loss">Mean training loss per image.</param>
-/// <param name="LearningRate">The learning rate at the epoch's end, when known.</param>
-/// <param name="ValidationMap">The raw weights' validation mAP (fraction), when validated.</param>
-/// <param name="EmaValidationMap">The EMA weights' validation mAP, when validated with an EMA.</param>
-/// <param name="ImagesPerSecond">Training throughput.</param>
-public sealed record TrainingEpoch(int Epoch, double Loss, double? LearningRate, double? ValidationMap, double? EmaValidationMap, double ImagesPerSecond);
+/// <param name="ValidationMap">The raw weights' validation mAP (fraction), or null without a validation set.</param>
+/// <param name="EmaValidationMap">The EMA weights' validation mAP, or null without an EMA or a validation set.</param>
+/// <param name="ImagesPerSecond">Training throughput (decoding included).</param>
+/// <param name="SkippedImages">Unreadable images skipped in the epoch (when the trainer skips them).</param>
+/// <param name="LearningRate">The learning rate of the epoch's last step (null where it was not recorded).</param>
+public sealed record EpochSummary(int Epoch, double Loss, double? ValidationMap, double? EmaValidationMap, double ImagesPerSecond, int SkippedImages = 0, double? LearningRate = null);
+
+/// <summary>Which weights a run selected.</summary>
+public enum SelectedWeights
+{
+    /// <summary>The optimised model's own weights.</summary>
+    Raw,
+
+    /// <summary>The exponential moving average of the weights.</summary>
+    Ema,
+}
 
 /// <summary>Why an image is in the gallery.</summary>
 public enum GallerySection

@@ -77,9 +77,9 @@ internal static class ReportHtml
             html.AppendLine("<figure>").AppendLine(ReportPlots.LearningRate(training)).AppendLine("</figure>");
         }
         html.AppendLine("<table><tr><th class=\"n\">epoch</th><th class=\"n\">loss</th><th class=\"n\">learning rate</th><th class=\"n\">validation mAP</th><th class=\"n\">EMA mAP</th><th class=\"n\">images/s</th></tr>");
-        foreach (TrainingEpoch e in training.Epochs)
+        foreach (EpochSummary e in training.Epochs)
         {
-            string mark = e.Epoch == training.SelectedEpoch ? $" <b>selected ({E(training.SelectedWeights)})</b>" : "";
+            string mark = e.Epoch == training.SelectedEpoch ? $" <b>selected ({E(training.SelectedWeights.ToString())})</b>" : "";
             html.AppendLine(Inv($"<tr><td class=\"n\">{e.Epoch}{mark}</td><td class=\"n\">{e.Loss:F4}</td><td class=\"n\">{(e.LearningRate is double lr ? lr.ToString("0.00E0", CultureInfo.InvariantCulture) : "-")}</td>")
                 + $"<td class=\"n\">{Opt(e.ValidationMap)}</td><td class=\"n\">{Opt(e.EmaValidationMap)}</td>" + Inv($"<td class=\"n\">{e.ImagesPerSecond:F1}</td></tr>"));
         }

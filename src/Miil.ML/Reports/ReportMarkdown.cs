@@ -37,7 +37,7 @@ internal static class ReportMarkdown
             md.AppendLine().AppendLine("## Training").AppendLine();
             md.Append(Chart("training.svg", ReportPlots.Training(training), "training curves"));
             md.AppendLine("| epoch | loss | learning rate | validation mAP | EMA mAP | images/s |").AppendLine("|---:|---:|---:|---:|---:|---:|");
-            foreach (TrainingEpoch e in training.Epochs)
+            foreach (EpochSummary e in training.Epochs)
             {
                 string mark = e.Epoch == training.SelectedEpoch ? $" **selected ({training.SelectedWeights})**" : "";
                 md.AppendLine(Inv($"| {e.Epoch}{mark} | {e.Loss:F4} | {(e.LearningRate is double lr ? lr.ToString("0.00E0", CultureInfo.InvariantCulture) : "-")} | {Opt(e.ValidationMap)} | {Opt(e.EmaValidationMap)} | {e.ImagesPerSecond:F1} |"));

@@ -101,7 +101,7 @@ internal static partial class ReportPlots
         var loss = new LineSeries { Title = "training loss", YAxisKey = "loss", Color = OxyColor.Parse("#444444"), MarkerType = MarkerType.Circle, MarkerSize = 2.5, StrokeThickness = 1.5 };
         var raw = new LineSeries { Title = "validation mAP (raw)", YAxisKey = "map", Color = OxyColor.Parse("#1f77b4"), MarkerType = MarkerType.Square, MarkerSize = 2.5, StrokeThickness = 1.5 };
         var ema = new LineSeries { Title = "validation mAP (EMA)", YAxisKey = "map", Color = OxyColor.Parse("#ff7f0e"), LineStyle = LineStyle.Dash, MarkerType = MarkerType.Triangle, MarkerSize = 2.5, StrokeThickness = 1.5 };
-        foreach (TrainingEpoch e in training.Epochs)
+        foreach (EpochSummary e in training.Epochs)
         {
             loss.Points.Add(new DataPoint(e.Epoch, e.Loss));
             if (e.ValidationMap is double v)
@@ -140,7 +140,7 @@ internal static partial class ReportPlots
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "Epoch", Minimum = 0.5, Maximum = training.Epochs.Count + 0.5 });
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = "Learning rate", Minimum = 0, StringFormat = "0.0E0" });
         var series = new LineSeries { Title = "learning rate", Color = OxyColor.Parse("#444444"), MarkerType = MarkerType.Circle, MarkerSize = 2.5 };
-        foreach (TrainingEpoch e in training.Epochs.Where(e => e.LearningRate is not null))
+        foreach (EpochSummary e in training.Epochs.Where(e => e.LearningRate is not null))
         {
             series.Points.Add(new DataPoint(e.Epoch, e.LearningRate!.Value));
         }

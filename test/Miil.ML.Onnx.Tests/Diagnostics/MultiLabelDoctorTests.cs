@@ -43,7 +43,7 @@ public sealed class MultiLabelDoctorTests
         StringAssert.Contains(driver.Fix, "NVIDIA driver");
 
         string provider = report.Findings.Single(f => f.Item == "CUDA provider library").Value;
-        IEnumerable<string> linked = ElfDependencies.Needed(provider).Where(n => !CudaRequirements.IsSystemLibrary(n) && n != CudaDriver.LibraryName);
+        IEnumerable<string> linked = Miil.Build.ElfFile.Needed(provider).Where(n => !CudaRequirements.IsSystemLibrary(n) && n != CudaDriver.LibraryName);
         Assert.IsTrue(linked.Any(), "the provider links CUDA libraries");
         foreach (string library in linked.Append("libcudnn.so.9"))
         {

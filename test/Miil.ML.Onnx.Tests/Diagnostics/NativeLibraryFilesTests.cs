@@ -22,7 +22,7 @@ public sealed class NativeLibraryFilesTests
         {
             Assert.Inconclusive("ELF files: Linux only.");
         }
-        IReadOnlyList<string> needed = ElfDependencies.Needed(OnnxRuntimeLibrary());
+        IReadOnlyList<string> needed = Miil.Build.ElfFile.Needed(OnnxRuntimeLibrary());
         CollectionAssert.Contains(needed.ToList(), "libc.so.6");
         // Every library it needs is mapped into this process now that it has loaded.
         foreach (string library in needed.Where(n => !n.StartsWith("ld-linux", StringComparison.Ordinal)))
@@ -40,7 +40,7 @@ public sealed class NativeLibraryFilesTests
         {
             string text = Path.Combine(dir, "notes.so");
             File.WriteAllText(text, "not a library");
-            var e = Assert.ThrowsExactly<InvalidDataException>(() => ElfDependencies.Needed(text));
+            var e = Assert.ThrowsExactly<Miil.Build.ElfFormatException>(() => Miil.Build.ElfFile.Needed(text));
             StringAssert.Contains(e.Message, text);
 
             if (OperatingSystem.IsLinux())
@@ -48,7 +48,7 @@ public sealed class NativeLibraryFilesTests
                 string cut = Path.Combine(dir, "cut.so");
                 byte[] real = File.ReadAllBytes(OnnxRuntimeLibrary());
                 File.WriteAllBytes(cut, real[..4096]);
-                e = Assert.ThrowsExactly<InvalidDataException>(() => ElfDependencies.Needed(cut));
+                e = Assert.ThrowsExactly<Miil.Build.ElfFormatException>(() => Miil.Build.ElfFile.Needed(cut));
                 StringAssert.Contains(e.Message, cut);
             }
         }

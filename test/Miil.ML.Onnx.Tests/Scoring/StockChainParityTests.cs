@@ -38,17 +38,20 @@ public sealed class StockChainParityTests
         public float[] input { get; set; } = [];
     }
 
-    public static IEnumerable<object[]> Preprocessings()
+    private static readonly Dictionary<string, ImagePreprocessing> s_preprocessings = new()
     {
-        yield return ["none", ImagePreprocessing.Unnormalized(Size)];
-        yield return ["imagenet", ImagePreprocessing.ImageNet(Size)];
-        yield return ["bgr, uniform", new ImagePreprocessing { ImageSize = Size, ChannelOrder = ColorChannelOrder.Bgr, Mean = [0.5f, 0.5f, 0.5f], Std = [0.25f, 0.25f, 0.25f] }];
-    }
+        ["none"] = ImagePreprocessing.Unnormalized(Size),
+        ["imagenet"] = ImagePreprocessing.ImageNet(Size),
+        ["bgr, uniform"] = new ImagePreprocessing { ImageSize = Size, ChannelOrder = ColorChannelOrder.Bgr, Mean = [0.5f, 0.5f, 0.5f], Std = [0.25f, 0.25f, 0.25f] },
+    };
+
+    public static IEnumerable<object[]> Preprocessings() => s_preprocessings.Keys.Select(name => new object[] { name });
 
     [TestMethod]
     [DynamicData(nameof(Preprocessings))]
-    public void BatchScorerAgreesWithTheStockChain(string name, ImagePreprocessing preprocessing)
+    public void BatchScorerAgreesWithTheStockChain(string name)
     {
+        ImagePreprocessing preprocessing = s_preprocessings[name];
         using var scratch = new ScratchDirectory();
         string manifest = SyntheticShapes.Write(new SyntheticShapesOptions { Count = 10, ImageSize = 48, ClassCount = 5, Seed = 2 }, scratch.Path);
         string[] paths = File.ReadAllLines(manifest).Skip(1).Select(l => l.Split(',')[0]).ToArray();

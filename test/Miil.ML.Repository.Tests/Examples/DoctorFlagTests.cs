@@ -23,6 +23,8 @@ public sealed class DoctorFlagTests
     [TestMethod]
     public void TheScoringServiceExaminesOnnxRuntimeOnlyAndDoesNotStart()
     {
+        Assert.IsFalse(File.Exists(Path.Combine(Path.GetDirectoryName(ExampleApp.Dll("ScoringService"))!, "Miil.ML.TorchSharp.dll")),
+            "the service is built without Miil.ML.TorchSharp, so this run shows the doctor without it");
         string output = Run("ScoringService");
         StringAssert.Contains(output, "ONNX Runtime\n");
         StringAssert.Contains(output, "[ok]   CPU");

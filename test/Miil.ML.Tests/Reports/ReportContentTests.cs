@@ -51,9 +51,9 @@ public sealed partial class ReportContentTests
 
     private static TrainingHistory History() => new()
     {
-        Epochs = [new TrainingEpoch(1, 1.5, 1e-3, 0.4, null, 120), new TrainingEpoch(2, 1.1, 2e-3, 0.55, 0.5, 130), new TrainingEpoch(3, 0.9, 4e-4, 0.52, 0.58, 128)],
+        Epochs = [new EpochSummary(1, 1.5, 0.4, null, 120, LearningRate: 1e-3), new EpochSummary(2, 1.1, 0.55, 0.5, 130, LearningRate: 2e-3), new EpochSummary(3, 0.9, 0.52, 0.58, 128, LearningRate: 4e-4)],
         SelectedEpoch = 3,
-        SelectedWeights = "Ema",
+        SelectedWeights = SelectedWeights.Ema,
         Options = [new("architecture", "TResNet-tiny"), new("precision", "BFloat16")],
     };
 
@@ -63,7 +63,7 @@ public sealed partial class ReportContentTests
         using var scratch = new ScratchDirectory();
         (MLContext ml, IDataView data, Row[] rows, string[] names) = Scored(scratch);
         var options = new ReportOptions { ImageFolder = scratch.Path, SampleImages = 8, WorstImages = 5, WorstClasses = 2, FalsePositivesPerClass = 3 };
-        MultiLabelReportContent report = ml.MultiLabel().BuildReport(data, options);
+        MultiLabelReportContent report = ml.MultiLabel().BuildReport(data, options: options);
 
         GalleryImage[] sample = report.Gallery.Where(g => g.Section == GallerySection.Sample).ToArray();
         Assert.HasCount(8, sample);
@@ -93,7 +93,7 @@ public sealed partial class ReportContentTests
 
         // A budget: images past it are listed without a picture; the page stays bounded.
         long one = report.Gallery[0].Thumbnail!.Length;
-        MultiLabelReportContent small = ml.MultiLabel().BuildReport(data, options with { MaxGalleryBytes = 3 * one });
+        MultiLabelReportContent small = ml.MultiLabel().BuildReport(data, options: options with { MaxGalleryBytes = 3 * one });
         Assert.IsLessThanOrEqualTo(3 * one, small.Gallery.Sum(g => (long)(g.Thumbnail?.Length ?? 0)));
         Assert.IsTrue(small.Gallery.Any(g => g.Thumbnail is null));
         Assert.IsTrue(small.Gallery.All(g => g.Thumbnail is null || g.Thumbnail.Length <= 12_000), "thumbnails are small");
@@ -104,7 +104,7 @@ public sealed partial class ReportContentTests
     {
         using var scratch = new ScratchDirectory();
         (MLContext ml, IDataView data, Row[] rows, string[] names) = Scored(scratch);
-        LabelStatistics labels = ml.MultiLabel().BuildReport(data, new ReportOptions { ImageColumnName = null }).Labels!;
+        LabelStatistics labels = ml.MultiLabel().BuildReport(data, options: new ReportOptions { ImageColumnName = null }).Labels!;
         for (int a = 0; a < labels.ClassNames.Count; a++)
         {
             for (int b = 0; b < labels.ClassNames.Count; b++)
@@ -119,8 +119,8 @@ public sealed partial class ReportContentTests
             Assert.AreEqual((long)rows.Count(r => r.PredictedLabels.Count(v => v) == k), k < labels.PredictedCardinality.Length ? labels.PredictedCardinality[k] : 0);
         }
         Assert.AreEqual(rows.Length, labels.TrueCardinality.Sum());
-        Assert.IsEmpty(ml.MultiLabel().BuildReport(data, new ReportOptions { ImageColumnName = null }).Gallery, "no image column, no gallery");
-        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ml.MultiLabel().BuildReport(data, new ReportOptions { ScoreColumnName = "Scores" })).Message, "'Scores'");
+        Assert.IsEmpty(ml.MultiLabel().BuildReport(data, options: new ReportOptions { ImageColumnName = null }).Gallery, "no image column, no gallery");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ml.MultiLabel().BuildReport(data, scoreColumnName: "Scores")).Message, "'Scores'");
     }
 
     [TestMethod]
@@ -128,7 +128,7 @@ public sealed partial class ReportContentTests
     {
         using var scratch = new ScratchDirectory();
         (MLContext ml, IDataView data, _, string[] names) = Scored(scratch);
-        MultiLabelReportContent report = ml.MultiLabel().BuildReport(data, new ReportOptions { ImageFolder = scratch.Path, Title = "T" }).WithTraining(History());
+        MultiLabelReportContent report = ml.MultiLabel().BuildReport(data, options: new ReportOptions { ImageFolder = scratch.Path, Title = "T" }).WithTraining(History());
         string html = MultiLabelReport.ToHtml(report);
         foreach (string section in new[] { "id=\"training\"", "id=\"gallery\"", "id=\"decisions\"", "id=\"curves\"", "id=\"sweep\"", "id=\"labels\"", "Co-occurrence of the true labels", "id=\"classes\"" })
         {
@@ -178,7 +178,7 @@ public sealed partial class ReportContentTests
     {
         using var scratch = new ScratchDirectory();
         (MLContext ml, IDataView data, _, _) = Scored(scratch);
-        MultiLabelReportContent report = ml.MultiLabel().BuildReport(data, new ReportOptions { ImageFolder = scratch.Path }).WithTraining(History());
+        MultiLabelReportContent report = ml.MultiLabel().BuildReport(data, options: new ReportOptions { ImageFolder = scratch.Path }).WithTraining(History());
         MultiLabelReportContent back = MultiLabelReport.FromJson(MultiLabelReport.ToJson(report));
         Assert.AreEqual(report.Metrics.MeanAveragePrecision, back.Metrics.MeanAveragePrecision);
         CollectionAssert.AreEqual(report.Gallery.Select(g => (g.Row, g.Section, g.Path)).ToArray(), back.Gallery.Select(g => (g.Row, g.Section, g.Path)).ToArray());

@@ -45,10 +45,16 @@ public sealed class TorchSharpDoctorProbeTests
         StringAssert.StartsWith(step.Value, highest < 32 ? "applied" : "not needed");
     }
 
+    /// <summary>
+    /// The probe comes with the assembly: loaded (this test uses it), the doctor reports libtorch without
+    /// being told where to find it, and asked not to, it leaves it out. That an application without the
+    /// assembly runs the doctor at all is the ScoringService's test (Repository tests, DoctorFlagTests).
+    /// </summary>
     [TestMethod]
-    public void AnApplicationCanLeaveLibtorchOut()
+    public void TheAssemblyRegistersItsProbeWhenItLoads()
     {
-        DoctorReport report = MultiLabelDoctor.Examine(new DoctorOptions { ExamineTorchSharp = false, ParityCheck = false });
-        Assert.IsFalse(report.Findings.Any(f => f.Area == TorchSharpDoctorProbe.Area));
+        _ = typeof(TorchSharpDoctorProbe);
+        Assert.IsTrue(MultiLabelDoctor.Examine(new DoctorOptions { ParityCheck = false }).Findings.Any(f => f.Area == TorchSharpDoctorProbe.Area));
+        Assert.IsFalse(MultiLabelDoctor.Examine(new DoctorOptions { ExamineTorchSharp = false, ParityCheck = false }).Findings.Any(f => f.Area == TorchSharpDoctorProbe.Area));
     }
 }

@@ -60,7 +60,7 @@ public sealed class OnnxExporterTests
     [TestMethod]
     public void RandomisedNormsAndBottleneckHeadMatch()
     {
-        using var model = new TResNet(TResNetArchitecture.Custom([1, 2, 1, 1], 0.25), numClasses: 7, bottleneckFeatures: 32);
+        using var model = new TResNet(TResNetArchitecture.Custom([1, 2, 1, 1], 0.25), classCount: 7, bottleneckFeatures: 32);
         Randomise(model, seed: 3);
         AssertParity(model, size: 64, batch: 2, seed: 4);
         AssertParity(model, size: 40, batch: 1, seed: 5);   // not a multiple of 32: ceil arithmetic in the graph too
@@ -69,7 +69,7 @@ public sealed class OnnxExporterTests
     [TestMethod]
     public void TResNetMAt224MatchesOnOneImage()
     {
-        using var model = new TResNet(TResNetArchitecture.M, numClasses: 80);
+        using var model = new TResNet(TResNetArchitecture.M, classCount: 80);
         Randomise(model, seed: 6);
         AssertParity(model, size: 224, batch: 1, seed: 7);
     }
@@ -77,7 +77,7 @@ public sealed class OnnxExporterTests
     [TestMethod]
     public void AFloat16ExportScoresLikeTheFloat32OneWithin1e2()
     {
-        using var model = new TResNet(TResNetArchitecture.Custom([1, 2, 1, 1], 0.25), numClasses: 7, bottleneckFeatures: 32);
+        using var model = new TResNet(TResNetArchitecture.Custom([1, 2, 1, 1], 0.25), classCount: 7, bottleneckFeatures: 32);
         Randomise(model, seed: 9);
         model.eval();
         byte[] full = OnnxExporter.Export(model, new OnnxExportOptions { ImageSize = 64 });
@@ -107,7 +107,7 @@ public sealed class OnnxExporterTests
     [TestMethod]
     public void MetadataDescribesClassesThresholdsAndPreprocessing()
     {
-        using var model = new TResNet(TResNetArchitecture.Custom([1, 1, 1, 1], 0.25), numClasses: 3);
+        using var model = new TResNet(TResNetArchitecture.Custom([1, 1, 1, 1], 0.25), classCount: 3);
         string[] names = ["cat", "dog", "traffic light"];
         byte[] onnx = OnnxExporter.Export(model, new OnnxExportOptions { ImageSize = 32, ClassNames = names, Thresholds = [0.3f, 0.5f, 0.8f] });
         using var session = new InferenceSession(onnx);
@@ -128,7 +128,7 @@ public sealed class OnnxExporterTests
         const int size = 32;
         string manifest = SyntheticShapes.Write(new SyntheticShapesOptions { Count = 6, ImageSize = 40, ClassCount = 4, Seed = 8 }, scratch.Path);
         string[] paths = File.ReadAllLines(manifest).Skip(1).Select(l => Path.Combine(scratch.Path, l.Split(',')[0])).ToArray();
-        using var model = new TResNet(TResNetArchitecture.Custom([1, 1, 1, 1], 0.25), numClasses: 4);
+        using var model = new TResNet(TResNetArchitecture.Custom([1, 1, 1, 1], 0.25), classCount: 4);
         Randomise(model, seed: 9);
         model.eval();
         ImagePreprocessing imagenet = ImagePreprocessing.ImageNet(size);
@@ -161,7 +161,7 @@ public sealed class OnnxExporterTests
     [TestMethod]
     public void OptionsThatDoNotFitAreRefused()
     {
-        using var model = new TResNet(TResNetArchitecture.Custom([1, 1, 1, 1], 0.25), numClasses: 3);
+        using var model = new TResNet(TResNetArchitecture.Custom([1, 1, 1, 1], 0.25), classCount: 3);
         Assert.ThrowsExactly<ArgumentException>(() => OnnxExporter.Export(model, new OnnxExportOptions { ClassNames = ["a"] }));
         Assert.ThrowsExactly<ArgumentException>(() => OnnxExporter.Export(model, new OnnxExportOptions { Thresholds = [0.5f] }));
         Assert.ThrowsExactly<ArgumentException>(() => OnnxExporter.Export(model, new OnnxExportOptions { ImageSize = 30 }));
@@ -171,7 +171,7 @@ public sealed class OnnxExporterTests
     private static void AssertParity(TResNet model, int size, int batch, int seed)
     {
         model.eval();
-        float[] thresholds = Enumerable.Range(0, model.NumClasses).Select(i => 0.3f + 0.05f * i).ToArray();
+        float[] thresholds = Enumerable.Range(0, model.ClassCount).Select(i => 0.3f + 0.05f * i).ToArray();
         byte[] onnx = OnnxExporter.Export(model, new OnnxExportOptions { ImageSize = size, IncludeLogits = true, Thresholds = thresholds });
         using Tensor input = rand([batch, 3, size, size], generator: new Generator((ulong)seed));
         float[] expected;
@@ -195,7 +195,7 @@ public sealed class OnnxExporterTests
         for (int i = 0; i < scores.Length; i++)
         {
             Assert.AreEqual(1 / (1 + Math.Exp(-logitsOut[i])), scores[i], 1e-6);
-            Assert.AreEqual(scores[i] > thresholds[i % model.NumClasses], predicted[i], $"decision {i}");
+            Assert.AreEqual(scores[i] > thresholds[i % model.ClassCount], predicted[i], $"decision {i}");
         }
     }
 

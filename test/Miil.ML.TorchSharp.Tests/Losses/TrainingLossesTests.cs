@@ -77,12 +77,12 @@ public sealed class TrainingLossesTests
         using (TResNetAslTransformer model = set.Context.MultiLabel().TResNetAsl(options).Fit(set.Train))
         {
             Assert.AreEqual(2 * ((64 + 15) / 16), mine.Calls, "one call per step");
-            Assert.IsTrue(model.History.All(h => double.IsFinite(h.Loss)));
+            Assert.IsTrue(model.History.Epochs.All(h => double.IsFinite(h.Loss)));
             // Each epoch's loss is its steps' sums over its images (64 images, 4 steps): the same additions, in double.
             for (int epoch = 0; epoch < 2; epoch++)
             {
                 double mean = mine.Sums.Skip(4 * epoch).Take(4).Sum() / 64;
-                Assert.AreEqual(mean, model.History[epoch].Loss, 1e-12 * Math.Abs(mean), $"epoch {epoch + 1}: the history reports the loss's own sums");
+                Assert.AreEqual(mean, model.History.Epochs[epoch].Loss, 1e-12 * Math.Abs(mean), $"epoch {epoch + 1}: the history reports the loss's own sums");
             }
         }
 

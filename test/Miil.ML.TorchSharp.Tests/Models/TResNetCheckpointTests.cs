@@ -19,7 +19,7 @@ public sealed class TResNetCheckpointTests
     [TestMethod]
     public void TimmKeysMapToTheOriginalLayout()
     {
-        using var model = new TResNet(TResNetArchitecture.M, numClasses: 80);
+        using var model = new TResNet(TResNetArchitecture.M, classCount: 80);
         var modelKeys = new HashSet<string>(model.state_dict().Keys);
         string[] pairs = File.ReadAllLines(Golden.PathOf("tresnet_m_asl_to_timm_keymap.txt")).Where(l => l.Length > 0).ToArray();
         Assert.IsGreaterThan(400, pairs.Length);
@@ -38,7 +38,7 @@ public sealed class TResNetCheckpointTests
     {
         using TResNet reference = TResNetGoldenTests.NewTinyModel();
         TResNetCheckpoint.Load(reference, TinyPth);
-        int otherClasses = TinyGolden.NumClasses + 2;
+        int otherClasses = TinyGolden.ClassCount + 2;
         using TResNet model = TinyGolden.NewModel(otherClasses);
         // The keys whose shape follows the class count: the last layer of the head.
         string[] classKeys = model.state_dict().Where(kv => kv.Value.dim() > 0 && kv.Value.shape[0] == otherClasses && kv.Key.StartsWith("head.", StringComparison.Ordinal)).Select(kv => kv.Key).ToArray();
@@ -57,10 +57,10 @@ public sealed class TResNetCheckpointTests
             Assert.IsTrue(Same(model.state_dict()[key], value), $"{key} loaded");
         }
 
-        (TResNet byFile, TResNetCheckpointInfo fileInfo) = TResNetCheckpoint.LoadModel(TinyPth, numClasses: TinyGolden.NumClasses + 4);
+        (TResNet byFile, TResNetCheckpointInfo fileInfo) = TResNetCheckpoint.LoadModel(TinyPth, classCount: TinyGolden.ClassCount + 4);
         using (byFile)
         {
-            Assert.AreEqual(TinyGolden.NumClasses + 4, byFile.NumClasses);
+            Assert.AreEqual(TinyGolden.ClassCount + 4, byFile.ClassCount);
             Assert.IsTrue(fileInfo.HeadReplaced);
         }
     }
@@ -69,10 +69,10 @@ public sealed class TResNetCheckpointTests
     public void ABottleneckHeadKeepsItsEmbeddingWhenTheClassCountChanges()
     {
         using var scratch = new ScratchDirectory();
-        using var source = new TResNet(TResNetArchitecture.Custom([1, 1, 1, 1], 0.25), numClasses: 4, bottleneckFeatures: 24);
+        using var source = new TResNet(TResNetArchitecture.Custom([1, 1, 1, 1], 0.25), classCount: 4, bottleneckFeatures: 24);
         string path = scratch.File("bottleneck.safetensors");
         TResNetCheckpoint.Save(source, path);
-        using var target = new TResNet(source.Architecture, numClasses: 6, bottleneckFeatures: 24);
+        using var target = new TResNet(source.Architecture, classCount: 6, bottleneckFeatures: 24);
         Dictionary<string, Tensor> before = target.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
 
         TResNetCheckpointInfo info = TResNetCheckpoint.Load(target, path);
@@ -113,7 +113,7 @@ public sealed class TResNetCheckpointTests
         // One more block in the first stage than the file holds: that block's keys are missing.
         int[] deeper = TinyGolden.Layers.ToArray();
         deeper[0]++;
-        using var other = new TResNet(TResNetArchitecture.Custom(deeper, TinyGolden.WidthFactor), TinyGolden.NumClasses, TinyGolden.BottleneckFeatures, TinyGolden.InChannels);
+        using var other = new TResNet(TResNetArchitecture.Custom(deeper, TinyGolden.WidthFactor), TinyGolden.ClassCount, TinyGolden.BottleneckFeatures, TinyGolden.InChannels);
         var e = Assert.ThrowsExactly<CheckpointFormatException>(() => TResNetCheckpoint.Load(other, TinySafetensors));
         StringAssert.Contains(e.Message, $"body.layer1.{TinyGolden.Layers[0]}.");
     }
@@ -184,7 +184,7 @@ public sealed class TResNetCheckpointTests
         using TResNet model = TResNetGoldenTests.NewTinyModel();
         TResNetCheckpoint.Load(model, TinyPth);
         // As many names as the golden model has classes, with a space and non-ASCII to round-trip.
-        string[] classes = Enumerable.Range(0, TinyGolden.NumClasses).Select(i => i % 2 == 0 ? $"traffic light {i}" : $"café {i}").ToArray();
+        string[] classes = Enumerable.Range(0, TinyGolden.ClassCount).Select(i => i % 2 == 0 ? $"traffic light {i}" : $"café {i}").ToArray();
         string path = scratch.File("model.safetensors");
         TResNetCheckpoint.Save(model, path, classes, imageSize: 64);
         Assert.AreEqual(1, Directory.GetFiles(scratch.Path).Length, "no temporary file left behind");

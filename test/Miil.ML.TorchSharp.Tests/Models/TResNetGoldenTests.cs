@@ -98,10 +98,10 @@ public sealed class TResNetGoldenTests
         string file = Files().Select(f => (string)f[0]).Single(f => Meta.GetProperty("extra_files").TryGetProperty(f, out JsonElement d) && d.GetString()!.Contains("wrapped", StringComparison.OrdinalIgnoreCase));
         using TResNet model = NewTinyModel();
         TResNetCheckpointInfo info = TResNetCheckpoint.Load(model, Golden.PathOf(file));
-        Assert.AreEqual(TinyGolden.NumClasses, info.CheckpointNumClasses);
+        Assert.AreEqual(TinyGolden.ClassCount, info.CheckpointClassCount);
         Assert.IsNotNull(info.ClassNames, "idx_to_class read");
-        Assert.HasCount(TinyGolden.NumClasses, info.ClassNames);
-        Assert.IsTrue(info.ClassNames.All(n => n.Length > 0) && info.ClassNames.Distinct().Count() == TinyGolden.NumClasses, string.Join(", ", info.ClassNames));
+        Assert.HasCount(TinyGolden.ClassCount, info.ClassNames);
+        Assert.IsTrue(info.ClassNames.All(n => n.Length > 0) && info.ClassNames.Distinct().Count() == TinyGolden.ClassCount, string.Join(", ", info.ClassNames));
     }
 
     [TestMethod]
@@ -112,8 +112,8 @@ public sealed class TResNetGoldenTests
         using (model)
         {
             CollectionAssert.AreEqual(TinyGolden.Layers, model.Architecture.Layers.ToArray());
-            Assert.AreEqual(TinyGolden.Config.GetProperty("num_features").GetInt32(), model.NumFeatures);
-            Assert.AreEqual(TinyGolden.NumClasses, model.NumClasses);
+            Assert.AreEqual(TinyGolden.Config.GetProperty("num_features").GetInt32(), model.FeatureCount);
+            Assert.AreEqual(TinyGolden.ClassCount, model.ClassCount);
             AssertLogits(model, "expected_logits", file);
         }
     }

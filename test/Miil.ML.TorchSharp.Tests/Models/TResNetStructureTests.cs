@@ -36,7 +36,7 @@ public sealed class TResNetStructureTests
         string[] expected = File.ReadAllLines(Golden.PathOf(file)).Where(l => l.Length > 0).ToArray();
         // The class count is the head's output size: the file's last weight of the head.
         int classes = int.Parse(expected.Last(l => l.StartsWith("head.", StringComparison.Ordinal) && l.Split('\t')[0].EndsWith(".weight", StringComparison.Ordinal)).Split('\t')[1].Split(',')[0]);
-        using var model = new TResNet(TResNetArchitecture.FromName(variant), numClasses: classes);
+        using var model = new TResNet(TResNetArchitecture.FromName(variant), classCount: classes);
         string[] actual = model.StateDictInReferenceOrder().Select(kv => $"{kv.Key}\t{string.Join(",", kv.Value.shape)}\t{DtypeName(kv.Value.dtype)}").ToArray();
         CollectionAssert.AreEquivalent(model.state_dict().Keys.ToArray(), actual.Select(a => a.Split('\t')[0]).ToArray(), "the ordering holds every state-dict entry");
         int first = FirstDifference(expected, actual);
@@ -64,7 +64,7 @@ public sealed class TResNetStructureTests
         Assert.AreEqual(m.GetProperty("buffer_elements").GetInt64(), buffers, $"{name} buffer elements (with num_batches_tracked)");
         if (m.TryGetProperty("num_features", out JsonElement features))
         {
-            Assert.AreEqual(features.GetInt32(), model.NumFeatures);
+            Assert.AreEqual(features.GetInt32(), model.FeatureCount);
         }
         if (m.TryGetProperty("head_keys", out JsonElement headKeys))
         {
@@ -77,7 +77,7 @@ public sealed class TResNetStructureTests
     [TestMethod]
     public void ReferenceInitialisation()
     {
-        using var model = new TResNet(TResNetArchitecture.Custom([1, 1, 2, 1], 0.5), numClasses: 10);
+        using var model = new TResNet(TResNetArchitecture.Custom([1, 1, 2, 1], 0.5), classCount: 10);
         Dictionary<string, Tensor> state = model.state_dict();
         foreach ((string key, Tensor value) in state.Where(kv => kv.Key.EndsWith(".weight") && kv.Value.dim() == 1))
         {
@@ -98,7 +98,7 @@ public sealed class TResNetStructureTests
     [TestMethod]
     public void InputsThatSpaceToDepthCannotTakeAreRejected()
     {
-        using var model = new TResNet(TResNetArchitecture.Custom([1, 1, 1, 1], 0.25), numClasses: 3);
+        using var model = new TResNet(TResNetArchitecture.Custom([1, 1, 1, 1], 0.25), classCount: 3);
         model.eval();
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => model.forward(zeros(1, 1, 32, 32))).Message, "N x 3 x H x W");
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => model.forward(zeros(1, 3, 30, 32))).Message, "multiples of 4");
@@ -110,7 +110,7 @@ public sealed class TResNetStructureTests
     [TestMethod]
     public void BlocksRunTheirChildrenThroughCallSoForwardHooksFire()
     {
-        using var model = new TResNet(TResNetArchitecture.Custom([1, 2, 1, 1], 0.25), numClasses: 3, bottleneckFeatures: 16);
+        using var model = new TResNet(TResNetArchitecture.Custom([1, 2, 1, 1], 0.25), classCount: 3, bottleneckFeatures: 16);
         model.eval();
         var fired = new HashSet<string>();
         var removers = model.named_modules().Where(m => m.name.Length > 0)
@@ -143,7 +143,7 @@ public sealed class TResNetStructureTests
             Assert.AreSame(architecture, TResNetArchitecture.Custom(layers, m.Value.GetProperty("width_factor").GetDouble()), m.Name);
             if (m.Value.TryGetProperty("num_features", out JsonElement features))
             {
-                Assert.AreEqual(features.GetInt32(), architecture.NumFeatures, m.Name);
+                Assert.AreEqual(features.GetInt32(), architecture.FeatureCount, m.Name);
             }
         }
         Assert.IsGreaterThan(0, named, "the summary names M, L or XL models");

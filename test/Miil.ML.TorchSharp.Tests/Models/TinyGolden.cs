@@ -28,7 +28,7 @@ internal static class TinyGolden
 
     public static double WidthFactor => Config.GetProperty("width_factor").GetDouble();
 
-    public static int NumClasses => Config.GetProperty("num_classes").GetInt32();
+    public static int ClassCount => Config.GetProperty("num_classes").GetInt32();
 
     public static int InChannels => Config.GetProperty("in_chans").GetInt32();
 
@@ -56,8 +56,8 @@ internal static class TinyGolden
     public static IEnumerable<(int Height, int Width)> InputSizes
         => Cases.Select(c => c.GetProperty("input_shape").EnumerateArray().Select(e => e.GetInt32()).ToArray()).Select(s => (s[2], s[3]));
 
-    public static TResNet NewModel(int? numClasses = null)
-        => new(Architecture, numClasses ?? NumClasses, BottleneckFeatures, InChannels);
+    public static TResNet NewModel(int? classCount = null)
+        => new(Architecture, classCount ?? ClassCount, BottleneckFeatures, InChannels);
 
     public static Tensor Input(JsonElement c)
     {

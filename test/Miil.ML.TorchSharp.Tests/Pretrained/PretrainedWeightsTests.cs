@@ -1,6 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Miil.ML.Hub;
+using Miil.ML.TorchSharp.Hub;
 using Miil.ML.Onnx.Scoring;
 using Miil.ML.Testing;
 using Miil.ML.TorchSharp.Models.TResNet;
@@ -29,11 +29,11 @@ public sealed class PretrainedWeightsTests
         foreach (PretrainedModel m in PretrainedModels.All)
         {
             Assert.IsTrue(m.Architecture is not null ^ m.Unsupported is not null, $"{m.Name}: an architecture or a reason");
-            Assert.IsTrue(m.ImageSize % 32 == 0 && m.NumClasses > 0 && m.License.Length > 0 && m.Source.Length > 0, m.Name);
+            Assert.IsTrue(m.ImageSize % 32 == 0 && m.ClassCount > 0 && m.License.Length > 0 && m.Source.Length > 0, m.Name);
             Assert.AreEqual(0f, m.Preprocessing.Mean.Max(), $"{m.Name}: TResNet releases use no mean");
             if (m.ClassNames is { } names)
             {
-                Assert.HasCount(m.NumClasses, names, m.Name);
+                Assert.HasCount(m.ClassCount, names, m.Name);
                 Assert.AreEqual(names.Count, names.Distinct().Count(), m.Name);
             }
         }
@@ -41,7 +41,7 @@ public sealed class PretrainedWeightsTests
         {
             Assert.IsNotNull(PretrainedModels.Find(timm), timm);
         }
-        Assert.AreEqual(11221, PretrainedModels.Find("TRESNET_M.MIIL_IN21K")!.NumClasses, "case-insensitive; the 21k-P head");
+        Assert.AreEqual(11221, PretrainedModels.Find("TRESNET_M.MIIL_IN21K")!.ClassCount, "case-insensitive; the 21k-P head");
         Assert.AreEqual(80, PretrainedModels.Find("MS_COCO_TRresNet_M_224_81.8")!.ClassNames!.Count);
 
         using var cache = new ScratchDirectory();
@@ -109,7 +109,7 @@ public sealed class PretrainedWeightsTests
         using var scratch = new ScratchDirectory();
         TResNetAslOptions options = set.Options(epochs: 1);
         string own = scratch.File("own.safetensors");
-        using (var source = new TResNet(options.Architecture, ShapesSet.Classes))
+        using (var source = new TResNet(options.Architecture!, ShapesSet.Classes))
         {
             TResNetCheckpoint.Save(source, own, SyntheticShapesClassNames(), imageSize: 32);
         }
@@ -121,7 +121,7 @@ public sealed class PretrainedWeightsTests
         options.DownloadProgress = new Recorder<HubDownloadProgress>(downloads.Add);
         using TResNetAslTransformer trained = set.Context.MultiLabel().TResNetAsl(options).Fit(set.Train);
         Assert.IsNotEmpty(downloads, "the download reported progress");
-        Assert.HasCount(1, trained.History);
+        Assert.HasCount(1, trained.History.Epochs);
 
         // The published model scores as it is: its class names become the slot names.
         using ImageScoringTransformer scorer = set.Context.MultiLabel()
@@ -138,7 +138,7 @@ public sealed class PretrainedWeightsTests
         wrong.PretrainedWeights = "tresnet_l.miil_in1k";
         wrong.Hub = new HubOptions { CacheDirectory = cache.Path, Offline = true };
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => set.Context.MultiLabel().TResNetAsl(wrong).Fit(set.Train)).Message,
-            "set Architecture = TResNetArchitecture.L", "checked before any download");
+            "TResNetArchitecture.L", "checked before any download");
         wrong.PretrainedWeights = "hf-hub:us/never-published";
         Assert.AreEqual(HubErrorKind.NotCached, Assert.ThrowsExactly<HubDownloadException>(() => set.Context.MultiLabel().TResNetAsl(wrong).Fit(set.Train)).Kind);
     }

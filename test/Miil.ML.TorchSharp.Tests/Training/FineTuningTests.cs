@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Miil.ML.Datasets;
 using Miil.ML.Evaluation;
-using Miil.ML.Hub;
+using Miil.ML.TorchSharp.Hub;
 using Miil.ML.Testing;
 using Miil.ML.TorchSharp.Models.TResNet;
 using Miil.ML.TorchSharp.Training;
@@ -39,11 +39,11 @@ public sealed class FineTuningTests
         using var scratch = new ScratchDirectory();
         TResNetAslOptions options = s_set.Options(epochs: 1);
         options.EmaDecay = null;
-        options.PretrainedWeights = Pretrained(scratch, options.Architecture, ShapesSet.Classes + 3);
+        options.PretrainedWeights = Pretrained(scratch, options.Architecture!, ShapesSet.Classes + 3);
         options.FreezeBodyEpochs = 1;
         using TResNetAslTransformer model = s_set.Context.MultiLabel().TResNetAsl(options).Fit(s_set.Train);
 
-        using var reference = new TResNet(options.Architecture, ShapesSet.Classes);
+        using var reference = new TResNet(options.Architecture!, ShapesSet.Classes);
         TResNetCheckpointInfo info = TResNetCheckpoint.Load(reference, options.PretrainedWeights);
         Assert.IsTrue(info.HeadReplaced);
         Dictionary<string, Tensor> before = reference.state_dict(), after = model.Network.state_dict();
@@ -58,7 +58,7 @@ public sealed class FineTuningTests
     public void ALowerBodyRateMovesTheBodyLessAndTheRecipeIsPartOfTheRunsFingerprint()
     {
         using var scratch = new ScratchDirectory();
-        string weights = Pretrained(scratch, s_set.Options().Architecture, ShapesSet.Classes);
+        string weights = Pretrained(scratch, s_set.Options().Architecture!, ShapesSet.Classes);
         double Moved(double factor, string? checkpoints = null)
         {
             TResNetAslOptions options = s_set.Options(epochs: 1);
@@ -67,7 +67,7 @@ public sealed class FineTuningTests
             options.BodyLearningRateFactor = factor;
             options.CheckpointDirectory = checkpoints;
             using TResNetAslTransformer model = s_set.Context.MultiLabel().TResNetAsl(options).Fit(s_set.Train);
-            using var start = new TResNet(options.Architecture, ShapesSet.Classes);
+            using var start = new TResNet(options.Architecture!, ShapesSet.Classes);
             TResNetCheckpoint.Load(start, weights);
             Tensor a = start.state_dict()["body.layer3.0.conv1.0.weight"], b = model.Network.state_dict()["body.layer3.0.conv1.0.weight"];
             return (a - b).abs().sum().item<float>();
@@ -120,7 +120,7 @@ public sealed class FineTuningTests
             options.PretrainedWeights = weights;
             options.Hub = new HubOptions { Endpoint = hub.Endpoint, CacheDirectory = cache.Path };
             using TResNetAslTransformer model = b.Context.MultiLabel().TResNetAsl(options).Fit(b.Train);
-            return (model.History[0].Loss, b.Context.MultiLabel().Evaluate(model.Transform(b.Test)).MeanAveragePrecision);
+            return (model.History.Epochs[0].Loss, b.Context.MultiLabel().Evaluate(model.Transform(b.Test)).MeanAveragePrecision);
         }
         (double fineTunedLoss, double fineTuned) = Run("hf-hub:us/shapes-a");
         (double scratchLoss, double fromScratch) = Run(null);

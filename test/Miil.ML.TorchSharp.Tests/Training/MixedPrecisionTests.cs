@@ -140,7 +140,7 @@ public sealed class MixedPrecisionTests
         using TResNetAslTransformer model = s_set.Context.MultiLabel().TResNetAsl(options).Fit(s_set.Train);
 
         Assert.AreEqual(TrainingPrecision.BFloat16, model.Precision);
-        Assert.IsTrue(model.History[^1].Loss < model.History[0].Loss, "loss falls");
+        Assert.IsTrue(model.History.Epochs[^1].Loss < model.History.Epochs[0].Loss, "loss falls");
         Assert.IsTrue(model.Network.parameters().All(p => p.dtype == ScalarType.Float32), "master weights are float32");
         (_, Dictionary<string, Tensor> saved) = TrainingCheckpoint.Load(Path.Combine(scratch.Path, TrainingCheckpoint.FileName));
         Assert.IsTrue(saved.Values.Where(t => t.is_floating_point()).All(t => t.dtype == ScalarType.Float32), "checkpoints hold float32");
@@ -199,8 +199,8 @@ public sealed class MixedPrecisionTests
         inFloat32.CheckpointEverySteps = 4;
         using TResNetAslTransformer other = s_set.Context.MultiLabel().TResNetAsl(inFloat32).Fit(s_set.Train);
         Assert.AreEqual(TrainingPrecision.Float32, other.Precision);
-        Assert.HasCount(2, other.History);
-        Assert.IsTrue(double.IsFinite(other.History[^1].Loss));
+        Assert.HasCount(2, other.History.Epochs);
+        Assert.IsTrue(double.IsFinite(other.History.Epochs[^1].Loss));
     }
 
     [TestMethod]

@@ -100,7 +100,7 @@ public sealed class TResNetAslBadInputTests
         using (TResNetAslTransformer model = Fit(options, s_set.Train))
         {
             Assert.AreEqual(1, model.SkippedImages);
-            Assert.AreEqual(1, model.History[0].SkippedImages);
+            Assert.AreEqual(1, model.History.Epochs[0].SkippedImages);
         }
 
         // Validation rows are skipped the same way, and left out of the validation metrics.
@@ -163,7 +163,7 @@ public sealed class TResNetAslBadInputTests
         TResNetAslOptions options = s_set.Options(1);
         options.ValidationSet = null;
         using TResNetAslTransformer model = Fit(options, data);
-        Assert.IsTrue(double.IsFinite(model.History[0].Loss) && model.History[0].Loss > 0);
+        Assert.IsTrue(double.IsFinite(model.History.Epochs[0].Loss) && model.History.Epochs[0].Loss > 0);
     }
 
     private static IDataView WithMinusOnes(IDataView data)

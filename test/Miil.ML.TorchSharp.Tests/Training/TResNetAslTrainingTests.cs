@@ -1,3 +1,4 @@
+using Miil.ML.Reports;
 using Miil.ML.Testing;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -28,20 +29,20 @@ public sealed class TResNetAslTrainingTests
         options.Progress = new Recorder(reports.Add);
         using TResNetAslTransformer model = s_set.Context.MultiLabel().TResNetAsl(options).Fit(s_set.Train);
 
-        Assert.HasCount(4, model.History);
-        double last = model.History[^1].ValidationMap!.Value;
+        Assert.HasCount(4, model.History.Epochs);
+        double last = model.History.Epochs[^1].ValidationMap!.Value;
         // Without learning, the best a model can do is score every image alike: its (tie-aware) mAP is then
         // each class's share of positives. What the run learned shows against that, on any CPU's arithmetic.
         double prior = s_set.ValidationPrevalence();
         Assert.IsGreaterThan(prior, last, $"validation mAP {last:P1} against {prior:P1} for scores that know nothing");
-        Assert.IsTrue(model.History.All(h => double.IsFinite(h.Loss) && h.Loss > 0));
-        Assert.IsTrue(model.History[^1].Loss < model.History[0].Loss, "loss falls");
+        Assert.IsTrue(model.History.Epochs.All(h => double.IsFinite(h.Loss) && h.Loss > 0));
+        Assert.IsTrue(model.History.Epochs[^1].Loss < model.History.Epochs[0].Loss, "loss falls");
 
         // No train/serve skew: the exported ONNX scorer on the validation set gives the mAP Fit reported.
         MultiLabelMetrics served = s_set.Context.MultiLabel().Evaluate(model.Transform(s_set.Validation));
         Assert.AreEqual(model.ValidationMetrics!.MeanAveragePrecision, served.MeanAveragePrecision, 0.005);
-        EpochSummary best = model.History[model.BestEpoch - 1];
-        Assert.AreEqual((model.SelectedWeights == SelectedWeights.Raw ? best.ValidationMap : best.EmaValidationMap)!.Value, model.ValidationMetrics.MeanAveragePrecision, 1e-12,
+        EpochSummary best = model.History.Epochs[model.History.SelectedEpoch - 1];
+        Assert.AreEqual((model.History.SelectedWeights == SelectedWeights.Raw ? best.ValidationMap : best.EmaValidationMap)!.Value, model.ValidationMetrics.MeanAveragePrecision, 1e-12,
             "the selected epoch's recorded mAP is the selected model's");
 
         // Progress: every step of every epoch, then one epoch-end report each, and the export.
@@ -101,8 +102,8 @@ public sealed class TResNetAslTrainingTests
 
         Assert.AreEqual(2, resumedSteps.First(p => p.Phase == TrainingPhase.Training).Epoch, "resumed in epoch 2");
         Assert.AreEqual(15, resumedSteps.First(p => p.Phase == TrainingPhase.Training).Step, "from the step after the checkpoint");
-        Assert.HasCount(3, resumed.History);
-        Assert.AreEqual(reference.BestEpoch, resumed.BestEpoch);
+        Assert.HasCount(3, resumed.History.Epochs);
+        Assert.AreEqual(reference.History.SelectedEpoch, resumed.History.SelectedEpoch);
         Dictionary<string, Tensor> expected = reference.Network.state_dict();
         foreach ((string key, Tensor value) in resumed.Network.state_dict())
         {
@@ -110,7 +111,7 @@ public sealed class TResNetAslTrainingTests
         }
         for (int e = 0; e < 3; e++)
         {
-            Assert.AreEqual(reference.History[e].ValidationMap, resumed.History[e].ValidationMap, $"epoch {e + 1}");
+            Assert.AreEqual(reference.History.Epochs[e].ValidationMap, resumed.History.Epochs[e].ValidationMap, $"epoch {e + 1}");
         }
     }
 
@@ -157,7 +158,7 @@ public sealed class TResNetAslTrainingTests
         var steps = new List<TrainingProgress>();
         using TResNetAslTransformer resumed = new MLContext().MultiLabel().TResNetAsl(Options(new Recorder(steps.Add))).Fit(s_set.Train);
         Assert.AreEqual(2, steps.First(p => p.Phase == TrainingPhase.Training).Epoch, "resumed in epoch 2");
-        Assert.HasCount(2, resumed.History);
+        Assert.HasCount(2, resumed.History.Epochs);
     }
 
     private static float[][] Scores(IDataView scored)

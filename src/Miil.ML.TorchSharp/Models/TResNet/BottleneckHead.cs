@@ -18,12 +18,12 @@ internal sealed class BottleneckHead : nn.Module<Tensor, Tensor>, IOnnxExportabl
     /// <summary>The layer inside <c>embedding_generator</c>, for the export; an array keeps it out of TorchSharp's field registration (it is registered there as "0").</summary>
     private readonly Linear[] _embedding;
 
-    public BottleneckHead(long numFeatures, long numClasses, long bottleneckFeatures)
+    public BottleneckHead(long featureCount, long classCount, long bottleneckFeatures)
         : base(nameof(BottleneckHead))
     {
-        _embedding = [nn.Linear(numFeatures, bottleneckFeatures)];
+        _embedding = [nn.Linear(featureCount, bottleneckFeatures)];
         embedding_generator = nn.Sequential(("0", _embedding[0]));
-        FC = nn.Linear(bottleneckFeatures, numClasses);
+        FC = nn.Linear(bottleneckFeatures, classCount);
         register_module(nameof(embedding_generator), embedding_generator);
         register_module(nameof(FC), FC);
     }

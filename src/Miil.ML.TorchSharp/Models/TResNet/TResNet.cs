@@ -39,22 +39,22 @@ public sealed class TResNet : MultiLabelNetwork
 
     /// <summary>Builds a TResNet with the reference initialisation.</summary>
     /// <param name="architecture">The variant (<see cref="TResNetArchitecture.M"/>, L, XL or custom).</param>
-    /// <param name="numClasses">Outputs of the head.</param>
+    /// <param name="classCount">Outputs of the head.</param>
     /// <param name="bottleneckFeatures">Width of a bottleneck head (512 in the Open Images checkpoint); null for a plain linear head.</param>
     /// <param name="inChannels">Input channels (3 for RGB).</param>
     /// <exception cref="ArgumentOutOfRangeException">A count below 1.</exception>
-    public TResNet(TResNetArchitecture architecture, int numClasses, int? bottleneckFeatures = null, int inChannels = 3)
+    public TResNet(TResNetArchitecture architecture, int classCount, int? bottleneckFeatures = null, int inChannels = 3)
         : base(nameof(TResNet))
     {
         ArgumentNullException.ThrowIfNull(architecture);
-        ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(classCount, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(inChannels, 1);
         if (bottleneckFeatures is int b)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(b, 1, nameof(bottleneckFeatures));
         }
         Architecture = architecture;
-        _numClasses = numClasses;
+        _numClasses = classCount;
         BottleneckFeatures = bottleneckFeatures;
         _inChannels = inChannels;
 
@@ -69,8 +69,8 @@ public sealed class TResNet : MultiLabelNetwork
             ("layer3", Stage(ref inPlanes, planes * 4, layers[2], stride: 2, bottleneck: true, useSe: true)),
             ("layer4", Stage(ref inPlanes, planes * 8, layers[3], stride: 2, bottleneck: true, useSe: false)));
         head = nn.Sequential(("fc", BottleneckFeatures is int width
-            ? new BottleneckHead(NumFeatures, numClasses, width)
-            : nn.Linear(NumFeatures, numClasses)));
+            ? new BottleneckHead(FeatureCount, classCount, width)
+            : nn.Linear(FeatureCount, classCount)));
         register_module(nameof(body), body);
         register_module(nameof(head), head);
         Initialize();
@@ -80,7 +80,7 @@ public sealed class TResNet : MultiLabelNetwork
     public TResNetArchitecture Architecture { get; }
 
     /// <inheritdoc />
-    public override int NumClasses => _numClasses;
+    public override int ClassCount => _numClasses;
 
     /// <summary>Width of the bottleneck head, or null for a plain linear head.</summary>
     public int? BottleneckFeatures { get; }
@@ -92,9 +92,9 @@ public sealed class TResNet : MultiLabelNetwork
     public override string Family => nameof(TResNet);
 
     /// <summary>Width of the pooled features.</summary>
-    public int NumFeatures => Architecture.NumFeatures;
+    public int FeatureCount => Architecture.FeatureCount;
 
-    /// <summary>Logits, N x <see cref="NumClasses"/>.</summary>
+    /// <summary>Logits, N x <see cref="ClassCount"/>.</summary>
     /// <exception cref="ArgumentException">The input is not N x <see cref="InChannels"/> x H x W with H and W positive multiples of 4.</exception>
     /// <remarks>
     /// The network's entry holds the one dispose scope of a forward (blocks open none): a step's own
@@ -106,7 +106,7 @@ public sealed class TResNet : MultiLabelNetwork
         return head.call(Features(x)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The globally pooled features the head sees, N x <see cref="NumFeatures"/>.</summary>
+    /// <summary>The globally pooled features the head sees, N x <see cref="FeatureCount"/>.</summary>
     /// <exception cref="ArgumentException">The input is not N x <see cref="InChannels"/> x H x W with H and W positive multiples of 4.</exception>
     public Tensor ForwardFeatures(Tensor x)
     {
@@ -115,7 +115,7 @@ public sealed class TResNet : MultiLabelNetwork
     }
 
     /// <summary>TResNet-ASL's preprocessing: RGB squashed to the side, scaled to [0, 1], no mean/std.</summary>
-    public override ImagePreprocessing Preprocessing(int imageSize) => ImagePreprocessing.Unnormalized(imageSize);
+    internal override ImagePreprocessing Preprocessing(int imageSize) => ImagePreprocessing.Unnormalized(imageSize);
 
     private Tensor Features(Tensor x)
     {
@@ -131,10 +131,10 @@ public sealed class TResNet : MultiLabelNetwork
         width_factor = Architecture.WidthFactor,
         bottleneck_features = BottleneckFeatures,
         in_channels = InChannels,
-        num_classes = NumClasses,
+        num_classes = ClassCount,
     });
 
-    internal override MultiLabelNetwork CreateTwin() => new TResNet(Architecture, NumClasses, BottleneckFeatures, InChannels);
+    internal override MultiLabelNetwork CreateTwin() => new TResNet(Architecture, ClassCount, BottleneckFeatures, InChannels);
 
     internal override string ToOnnx(OnnxGraphBuilder graph, string input)
     {
@@ -144,6 +144,13 @@ public sealed class TResNet : MultiLabelNetwork
     }
 
     internal override string HeadModuleName => nameof(head);
+
+    internal override int InputSizeStep => StemBlockSize;
+
+    private protected override void LoadWeightsFrom(string path) => TResNetCheckpoint.Load(this, path);
+
+    private protected override void SaveCheckpointTo(string path, IReadOnlyList<string>? classNames, int? imageSize)
+        => TResNetCheckpoint.Save(this, path, classNames, imageSize);
 
     private void ValidateInput(Tensor x)
     {

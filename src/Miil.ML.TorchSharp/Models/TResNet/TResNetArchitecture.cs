@@ -36,7 +36,7 @@ public sealed record TResNetArchitecture
     public int Planes => (int)(64 * WidthFactor);
 
     /// <summary>Width of the pooled features the head sees: 32 x planes.</summary>
-    public int NumFeatures => Planes * 8 * Bottleneck.Expansion;
+    public int FeatureCount => Planes * 8 * Bottleneck.Expansion;
 
     /// <summary>Any other variant.</summary>
     /// <exception cref="ArgumentException">Not four stages, a stage without blocks, or a width that leaves no planes.</exception>

@@ -3,7 +3,7 @@ using Miil.ML.TorchSharp.Checkpoints;
 
 namespace Miil.ML.TorchSharp.Models.TResNet;
 
-public static partial class TResNetCheckpoint
+internal static partial class TResNetCheckpoint
 {
     /// <summary>
     /// Saves <paramref name="model"/> in timm's layout, as timm publishes TResNet weights on the Hugging

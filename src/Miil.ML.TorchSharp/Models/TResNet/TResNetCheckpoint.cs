@@ -24,7 +24,7 @@ namespace Miil.ML.TorchSharp.Models.TResNet;
 /// writes). <c>num_batches_tracked</c> is not the signal: inplace_abn 1.1 checkpoints have it.
 /// <see cref="TResNetLoadOptions.InPlaceAbn"/> forces either way.</para>
 /// </remarks>
-public static partial class TResNetCheckpoint
+internal static partial class TResNetCheckpoint
 {
     /// <summary>Key of this library's metadata in a safetensors header.</summary>
     internal const string MetadataKey = "miil.ml";
@@ -45,11 +45,11 @@ public static partial class TResNetCheckpoint
 
     /// <summary>
     /// Builds the TResNet a checkpoint describes (architecture from this library's metadata, or
-    /// inferred from the tensors) and loads it. <paramref name="numClasses"/> other than the
+    /// inferred from the tensors) and loads it. <paramref name="classCount"/> other than the
     /// checkpoint's replaces the head.
     /// </summary>
     /// <exception cref="CheckpointFormatException">The file cannot be read or is not a TResNet.</exception>
-    public static (TResNet Model, TResNetCheckpointInfo Info) LoadModel(string path, int? numClasses = null, TResNetLoadOptions? options = null)
+    public static (TResNet Model, TResNetCheckpointInfo Info) LoadModel(string path, int? classCount = null, TResNetLoadOptions? options = null)
     {
         options ??= new TResNetLoadOptions();
         using CheckpointFile.Contents contents = CheckpointFile.Read(path);
@@ -61,7 +61,7 @@ public static partial class TResNetCheckpoint
             : keys.TryGetValue("head.fc.FC.weight", out Tensor? bfc) ? bfc
             : throw new CheckpointFormatException(path, "no classifier weight (head.fc.weight or head.fc.FC.weight).");
         int inChannels = (int)(keys["body.conv1.0.weight"].shape[1] / (TResNet.StemBlockSize * TResNet.StemBlockSize));
-        var model = new TResNet(architecture, numClasses ?? (int)classifier.shape[0], bottleneck, inChannels);
+        var model = new TResNet(architecture, classCount ?? (int)classifier.shape[0], bottleneck, inChannels);
         try
         {
             return (model, Apply(model, path, contents, options));
@@ -82,9 +82,9 @@ public static partial class TResNetCheckpoint
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        if (classNames is not null && classNames.Count != model.NumClasses)
+        if (classNames is not null && classNames.Count != model.ClassCount)
         {
-            throw new ArgumentException($"{classNames.Count} class names for a model with {model.NumClasses} outputs.", nameof(classNames));
+            throw new ArgumentException($"{classNames.Count} class names for a model with {model.ClassCount} outputs.", nameof(classNames));
         }
         var metadata = TResNetCheckpointMetadata.From(model, classNames, imageSize);
         SafetensorsFile.Write(path,
@@ -180,7 +180,7 @@ public static partial class TResNetCheckpoint
         {
             // Shapes first: a tensor of the wrong shape under the right key says most about what is wrong.
             throw new CheckpointFormatException(path,
-                $"does not fit {model.Architecture} with {model.NumClasses} classes ({layout} layout)." +
+                $"does not fit {model.Architecture} with {model.ClassCount} classes ({layout} layout)." +
                 Listed("shape mismatches", wrongShape) + Listed("missing keys", missing) + Listed("unknown keys", unknown));
         }
 
@@ -214,7 +214,7 @@ public static partial class TResNetCheckpoint
             Path = path,
             Layout = layout,
             ConvertedInPlaceAbn = convert,
-            CheckpointNumClasses = contents.NumClasses ?? ours?.NumClasses,
+            CheckpointClassCount = contents.ClassCount ?? ours?.ClassCount,
             ClassNames = ours?.ClassNames ?? contents.ClassNames,
             ImageSize = ours?.ImageSize,
             HeadReplaced = headDiffers,

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace Miil.ML.TorchSharp.Models.TResNet;
 
 /// <summary>Key layout of a TResNet state dict.</summary>
-public enum TResNetCheckpointLayout
+internal enum TResNetCheckpointLayout
 {
     /// <summary>The original MIIL code's keys (<c>body.conv1.0.weight</c>, <c>body.conv1.1.*</c>); this model's own.</summary>
     Miil,
@@ -14,7 +14,7 @@ public enum TResNetCheckpointLayout
 }
 
 /// <summary>Whether norm weights are converted from In-Place ABN (w' = |w| + 1e-5) on import.</summary>
-public enum InPlaceAbnConversion
+internal enum InPlaceAbnConversion
 {
     /// <summary>By layout: MIIL converted unless the file's metadata says plain batch norm; timm never.</summary>
     Auto,
@@ -27,14 +27,14 @@ public enum InPlaceAbnConversion
 }
 
 /// <summary>Options of <see cref="TResNetCheckpoint.Load"/>.</summary>
-public sealed record TResNetLoadOptions
+internal sealed record TResNetLoadOptions
 {
     /// <summary>In-Place ABN conversion. Default <see cref="InPlaceAbnConversion.Auto"/>.</summary>
     public InPlaceAbnConversion InPlaceAbn { get; init; } = InPlaceAbnConversion.Auto;
 }
 
 /// <summary>What a checkpoint load found and did.</summary>
-public sealed record TResNetCheckpointInfo
+internal sealed record TResNetCheckpointInfo
 {
     /// <summary>The file.</summary>
     public required string Path { get; init; }
@@ -46,7 +46,7 @@ public sealed record TResNetCheckpointInfo
     public required bool ConvertedInPlaceAbn { get; init; }
 
     /// <summary>The class count the file declares (MIIL wrapper's <c>num_classes</c>, or this library's metadata), if any.</summary>
-    public int? CheckpointNumClasses { get; init; }
+    public int? CheckpointClassCount { get; init; }
 
     /// <summary>Class names in output order (MIIL wrapper's <c>idx_to_class</c>, or this library's metadata), if any.</summary>
     public IReadOnlyList<string>? ClassNames { get; init; }
@@ -91,7 +91,8 @@ internal sealed record TResNetCheckpointMetadata
 
     public required double WidthFactor { get; init; }
 
-    public required int NumClasses { get; init; }
+    [System.Text.Json.Serialization.JsonPropertyName("num_classes")]  // the format's key since version 1 (timm's word)
+    public required int ClassCount { get; init; }
 
     public int? BottleneckFeatures { get; init; }
 
@@ -109,7 +110,7 @@ internal sealed record TResNetCheckpointMetadata
         Architecture = model.Architecture.Name,
         Layers = model.Architecture.Layers.ToArray(),
         WidthFactor = model.Architecture.WidthFactor,
-        NumClasses = model.NumClasses,
+        ClassCount = model.ClassCount,
         BottleneckFeatures = model.BottleneckFeatures,
         InChannels = model.InChannels,
         ClassNames = classNames,

@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
-using Miil.ML.Hub;
+using Miil.ML.TorchSharp.Hub;
 using Miil.ML.Testing;
 
-namespace Miil.ML.Tests.Hub;
+namespace Miil.ML.TorchSharp.Tests.Hub;
 
 /// <summary>
 /// <see cref="HubClient"/> against a hub on 127.0.0.1 (<see cref="LoopbackHub"/>): the hub's cache layout,

@@ -1,4 +1,4 @@
-namespace Miil.ML.Hub;
+namespace Miil.ML.TorchSharp.Hub;
 
 /// <summary>
 /// Where and how <see cref="HubClient"/> downloads: the Hugging Face hub's own environment variables
@@ -11,26 +11,26 @@ public sealed record HubOptions
     public const string PublicEndpoint = "https://huggingface.co";
 
     /// <summary>The hub's address. Default: <c>HF_ENDPOINT</c>, else <see cref="PublicEndpoint"/>.</summary>
-    public string Endpoint { get; init; } = (Environment.GetEnvironmentVariable("HF_ENDPOINT") is { Length: > 0 } e ? e : PublicEndpoint).TrimEnd('/');
+    public string Endpoint { get; set; } = (Environment.GetEnvironmentVariable("HF_ENDPOINT") is { Length: > 0 } e ? e : PublicEndpoint).TrimEnd('/');
 
     /// <summary>
     /// The cache folder (the hub's <c>models--org--name</c> folders live here). Default:
     /// <c>HF_HUB_CACHE</c>, else <c>HUGGINGFACE_HUB_CACHE</c>, else <c>HF_HOME/hub</c>, else
     /// <c>XDG_CACHE_HOME/huggingface/hub</c>, else <c>~/.cache/huggingface/hub</c>.
     /// </summary>
-    public string CacheDirectory { get; init; } = DefaultCacheDirectory();
+    public string CacheDirectory { get; set; } = DefaultCacheDirectory();
 
     /// <summary>Bearer token for gated or private models. Default: <c>HF_TOKEN</c>, else <c>HUGGING_FACE_HUB_TOKEN</c>, else the token file (<c>HF_TOKEN_PATH</c> or <c>HF_HOME/token</c>).</summary>
-    public string? Token { get; init; } = DefaultToken();
+    public string? Token { get; set; } = DefaultToken();
 
     /// <summary>Never touch the network: only the cache answers. Default: <c>HF_HUB_OFFLINE</c> is 1, ON, YES or TRUE.</summary>
-    public bool Offline { get; init; } = IsTrue(Environment.GetEnvironmentVariable("HF_HUB_OFFLINE"));
+    public bool Offline { get; set; } = IsTrue(Environment.GetEnvironmentVariable("HF_HUB_OFFLINE"));
 
     /// <summary>How long a request may wait for the server between bytes. Default 30 s.</summary>
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Attempts to resume a transfer cut mid-body before giving up. Default 5.</summary>
-    public int ResumeAttempts { get; init; } = 5;
+    public int ResumeAttempts { get; set; } = 5;
 
     /// <summary>The hub's reading of a boolean variable.</summary>
     internal static bool IsTrue(string? value) => value?.Trim().ToUpperInvariant() is "1" or "ON" or "YES" or "TRUE";

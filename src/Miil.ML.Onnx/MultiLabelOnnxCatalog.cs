@@ -5,7 +5,7 @@ using Miil.ML.Onnx.Scoring;
 namespace Miil.ML.Onnx;
 
 /// <summary>The ONNX-based operations of <c>mlContext.MultiLabel()</c>.</summary>
-public static class MultiLabelCatalogExtensions
+public static class MultiLabelOnnxCatalog
 {
     /// <summary>
     /// Per-class thresholds over a score column, as a Boolean vector column (true where
@@ -64,11 +64,11 @@ public static class MultiLabelCatalogExtensions
     /// <param name="predictedLabelsColumnName">Decision column written.</param>
     /// <param name="batchSize">Rows per ONNX Runtime call.</param>
     /// <param name="gpuDeviceId">CUDA device; null for the context's setting.</param>
-    /// <param name="fallbackToCpu">Whether an unusable GPU falls back to CPU with a warning.</param>
+    /// <param name="fallbackToCpu">Whether an unusable GPU falls back to CPU with a warning; null for the context's setting (<c>MLContext.FallbackToCpu</c>).</param>
     /// <param name="imageFolder">Folder relative paths are resolved against.</param>
     public static ImageScoringEstimator ScoreImages(this MultiLabelCatalog catalog, string modelPath, string imageColumnName,
-        string scoreColumnName = DefaultColumnNames.Score, string predictedLabelsColumnName = DefaultColumnNames.PredictedLabels, int batchSize = 64,
-        int? gpuDeviceId = null, bool fallbackToCpu = true, string? imageFolder = null)
+        string scoreColumnName = DefaultColumnNames.Score, string predictedLabelsColumnName = DefaultColumnNames.PredictedLabels, int batchSize = ImageScoringOptions.DefaultBatchSize,
+        int? gpuDeviceId = null, bool? fallbackToCpu = null, string? imageFolder = null)
         => catalog.ScoreImages(modelPath, new ImageScoringOptions
         {
             ImageColumnName = imageColumnName,
@@ -110,7 +110,7 @@ public static class MultiLabelCatalogExtensions
 
     /// <summary>
     /// The GPU doctor: why scoring and training do or do not use the GPU here, each problem with its fix,
-    /// and a tiny model scored on every usable provider against a float64 reference. See <see cref="MultiLabelDoctor"/>.
+    /// and a tiny model scored on every usable provider against a float64 reference (docs/troubleshooting.md).
     /// </summary>
     /// <param name="catalog">The multi-label catalog.</param>
     /// <param name="options">What to examine; default: the context's GPU device (or 0), parity on, libtorch when present.</param>

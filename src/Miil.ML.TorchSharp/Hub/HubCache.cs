@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Miil.ML.Hub;
+namespace Miil.ML.TorchSharp.Hub;
 
 /// <summary>
 /// The Hugging Face hub's cache layout, read and written as <c>huggingface_hub</c> does:

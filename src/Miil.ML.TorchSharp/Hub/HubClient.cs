@@ -4,7 +4,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using Microsoft.ML;
 
-namespace Miil.ML.Hub;
+namespace Miil.ML.TorchSharp.Hub;
 
 /// <summary>
 /// Downloads model files from the Hugging Face hub (or any address) into the hub's cache, as
@@ -15,7 +15,7 @@ namespace Miil.ML.Hub;
 /// and what to do.
 /// </summary>
 /// <remarks>Thread-safe; dispose it to release its HTTP connections.</remarks>
-public sealed class HubClient : IDisposable
+internal sealed class HubClient : IDisposable
 {
     private const int BufferSize = 1 << 20;
 

@@ -1,6 +1,6 @@
 using Microsoft.ML;
 
-namespace Miil.ML.Hub;
+namespace Miil.ML.TorchSharp.Hub;
 
 /// <summary>
 /// An exclusive lock on a file, held across processes (an open handle that shares nothing: flock on
