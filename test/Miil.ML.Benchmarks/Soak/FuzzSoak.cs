@@ -293,29 +293,7 @@ internal static class FuzzSoak
 
     /// <summary>A PNG whose header declares a huge size, with a valid CRC so that only the size is wrong.</summary>
     private static byte[] HugePng(byte[] png, Random random)
-    {
-        byte[] bytes = (byte[])png.Clone();
-        // IHDR is the first chunk: length(4) 'IHDR'(4) width(4) height(4) ... crc
-        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(16), random.Next(20_000, int.MaxValue));
-        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(20), random.Next(20_000, int.MaxValue));
-        BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(29), PngCrc(bytes.AsSpan(12, 17)));
-        return bytes;
-    }
-
-    /// <summary>The CRC-32 that PNG chunks carry (ISO 3309 polynomial, reflected).</summary>
-    private static uint PngCrc(ReadOnlySpan<byte> data)
-    {
-        uint crc = 0xFFFFFFFF;
-        foreach (byte b in data)
-        {
-            crc ^= b;
-            for (int bit = 0; bit < 8; bit++)
-            {
-                crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
-            }
-        }
-        return ~crc;
-    }
+        => Testing.PngBytes.DeclaringSize(png, random.Next(20_000, int.MaxValue), random.Next(20_000, int.MaxValue));
 
     /// <summary>A JPEG whose frame header declares 65535 x 65535.</summary>
     private static byte[] HugeJpeg(byte[] jpeg, Random random)

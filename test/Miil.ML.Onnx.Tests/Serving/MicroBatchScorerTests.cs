@@ -108,20 +108,7 @@ public sealed class MicroBatchScorerTests
     {
         using var bitmap = new SkiaSharp.SKBitmap(2, 2);
         using SkiaSharp.SKData data = SkiaSharp.SKImage.FromBitmap(bitmap).Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
-        byte[] png = data.ToArray();
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(png.AsSpan(16), 60000);
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(png.AsSpan(20), 60000);
-        uint crc = 0xFFFFFFFF;
-        foreach (byte b in png.AsSpan(12, 17))
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++)
-            {
-                crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
-            }
-        }
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(29), ~crc);
-        return png;
+        return PngBytes.DeclaringSize(data.ToArray(), 60000, 60000);
     }
 
     [TestMethod]

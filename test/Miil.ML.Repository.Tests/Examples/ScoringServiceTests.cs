@@ -124,23 +124,7 @@ public sealed partial class ScoringServiceTests
     }
 
     /// <summary>A PNG whose header declares 60000 x 60000 pixels (CRC fixed so that only the size is wrong).</summary>
-    private static byte[] Bomb(byte[] png)
-    {
-        byte[] bytes = (byte[])png.Clone();
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(16), 60000);
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(20), 60000);
-        uint crc = 0xFFFFFFFF;
-        foreach (byte b in bytes.AsSpan(12, 17))
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++)
-            {
-                crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
-            }
-        }
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(29), ~crc);
-        return bytes;
-    }
+    private static byte[] Bomb(byte[] png) => Testing.PngBytes.DeclaringSize(png, 60000, 60000);
 
     /// <summary>The address Kestrel reports once it listens (port 0 gives a free one).</summary>
     internal static async Task<string> ListeningAddress(Process service, StringBuilder output)

@@ -146,21 +146,7 @@ public sealed class ImagePreprocessorTests
         png.Write(length);
         byte[] typed = [.. Encoding.ASCII.GetBytes(type), .. data];
         png.Write(typed);
-        BinaryPrimitives.WriteUInt32BigEndian(length, Crc32(typed));
+        BinaryPrimitives.WriteUInt32BigEndian(length, Testing.PngBytes.Crc(typed));
         png.Write(length);
-    }
-
-    private static uint Crc32(byte[] bytes)
-    {
-        uint crc = 0xffffffff;
-        foreach (byte b in bytes)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++)
-            {
-                crc = (crc & 1) != 0 ? 0xedb88320 ^ (crc >> 1) : crc >> 1;
-            }
-        }
-        return ~crc;
     }
 }

@@ -164,6 +164,21 @@ public sealed class TResNetAslBadInputTests
         options.ValidationSet = null;
         using TResNetAslTransformer model = Fit(options, data);
         Assert.IsTrue(double.IsFinite(model.History.Epochs[0].Loss) && model.History.Epochs[0].Loss > 0);
+
+        // Out of the loss: whatever the logits of the -1 entries, the trainer's loss and the gradient of
+        // every other entry stay the same, and those entries get no gradient at all.
+        float[][] labels = data.GetColumn<float[]>("Label").Take(16).ToArray();
+        using var scope = global::TorchSharp.torch.NewDisposeScope();
+        global::TorchSharp.torch.Tensor targets = global::TorchSharp.torch.tensor(labels.SelectMany(l => l).ToArray(), [labels.Length, labels[0].Length]);
+        global::TorchSharp.torch.Tensor ignored = targets.eq(-1);
+        Assert.IsTrue(ignored.any().item<bool>(), "the batch has ignored entries");
+        global::TorchSharp.torch.Tensor logits = global::TorchSharp.torch.randn(targets.shape, generator: new global::TorchSharp.torch.Generator(4));
+        global::TorchSharp.torch.Tensor moved = logits.where(ignored.logical_not(), logits * 7 + 3);
+        Miil.ML.TorchSharp.Losses.TrainingLossValue a = options.TrainingLoss().Compute(logits, targets), b = options.TrainingLoss().Compute(moved, targets);
+        Assert.AreEqual(a.Sum, b.Sum, "the loss does not see the ignored entries' logits");
+        global::TorchSharp.torch.Tensor gradient = a.LogitGradient ?? throw new AssertFailedException("ASL gives its gradient");
+        Assert.IsTrue(gradient.masked_select(ignored).eq(0).all().item<bool>(), "no gradient reaches an ignored entry");
+        Assert.IsTrue(gradient.eq(b.LogitGradient!).all().item<bool>(), "the other entries' gradient is unchanged");
     }
 
     private static IDataView WithMinusOnes(IDataView data)
