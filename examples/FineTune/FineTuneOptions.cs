@@ -23,6 +23,7 @@ internal sealed record FineTuneOptions
     public string Output { get; init; } = Path.Combine(Directory.GetCurrentDirectory(), "finetune-output");
     public string? CheckpointDirectory { get; init; }
     public bool Offline { get; init; }
+    public Miil.ML.TorchSharp.Models.ClassifierHead? Head { get; init; }
     public int Seed { get; init; }
     public bool Plain { get; init; } = Console.IsOutputRedirected;
 
@@ -46,6 +47,7 @@ internal sealed record FineTuneOptions
           --freeze-epochs N    epochs that train the new head alone, body frozen [1]
           --body-lr-factor X   the body's learning rate relative to the head's [1]
           --precision P        float32 or bfloat16 [float32]
+          --head H             pooling or ml-decoder (ML-Decoder: 100 groups, 768 wide; the weights' head when they name one) [pooling]
           --validation X       fraction held out for model selection and thresholds [0.1]
           --test X             fraction held out for the final evaluation [0.1]
           --output DIR         output folder [./finetune-output]
@@ -83,6 +85,15 @@ internal sealed record FineTuneOptions
                 "--learning-rate" => o with { LearningRate = (float)Number() },
                 "--freeze-epochs" => o with { FreezeEpochs = Int() },
                 "--body-lr-factor" => o with { BodyLearningRateFactor = Number() },
+                "--head" => o with
+                {
+                    Head = Value().ToLowerInvariant() switch
+                    {
+                        "pooling" => Miil.ML.TorchSharp.Models.ClassifierHead.Pooling,
+                        "ml-decoder" => Miil.ML.TorchSharp.Models.ClassifierHead.MLDecoder(),
+                        _ => throw new ArgumentException($"Option {name} takes pooling or ml-decoder, got '{args[i]}'."),
+                    },
+                },
                 "--precision" => o with
                 {
                     Precision = Value().ToLowerInvariant() switch

@@ -50,7 +50,7 @@ try
     TResNetAslTransformer model = progress.Run(() => ml.MultiLabel().TResNetAsl(new TResNetAslOptions
     {
         ImageColumnName = "ImagePath",
-        Architecture = architecture,
+        Architecture = o.Architecture is string named ? TResNetArchitecture.FromName(named) : null,   // null: the weights' own
         PretrainedWeights = o.Weights,
         Hub = new HubOptions { Offline = o.Offline || new HubOptions().Offline },
         DownloadProgress = progress,
@@ -61,6 +61,7 @@ try
         FreezeBodyEpochs = Math.Min(o.FreezeEpochs, o.Epochs),
         BodyLearningRateFactor = o.BodyLearningRateFactor,
         Precision = o.Precision,
+        Head = o.Head,
         ValidationSet = validation,
         Thresholds = { Selection = ThresholdSelection.TunedPerClass },
         CheckpointDirectory = o.CheckpointDirectory,

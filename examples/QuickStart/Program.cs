@@ -84,6 +84,7 @@ try
         CheckpointDirectory = o.CheckpointDirectory,
         CheckpointEverySteps = o.CheckpointEverySteps,
         Precision = o.Precision,
+        Head = o.Head,
         Seed = o.Seed,
         Progress = progress,
     });

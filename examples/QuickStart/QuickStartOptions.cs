@@ -17,6 +17,7 @@ internal sealed record QuickStartOptions
     public string? CheckpointDirectory { get; init; }
     public int? CheckpointEverySteps { get; init; }
     public Miil.ML.TorchSharp.Training.TrainingPrecision Precision { get; init; }
+    public Miil.ML.TorchSharp.Models.ClassifierHead? Head { get; init; }
     public int Seed { get; init; }
     public bool Plain { get; init; } = Console.IsOutputRedirected;
 
@@ -38,6 +39,7 @@ internal sealed record QuickStartOptions
           --checkpoint-every N also write the checkpoint every N steps, not only per epoch [off]
           --seed N             seed of data and training [0]
           --precision P        float32 or bfloat16 (mixed precision; pays on CPUs with fast bfloat16) [float32]
+          --head H             pooling or ml-decoder (ML-Decoder: 100 groups, 768 wide; the weights' head when they name one) [pooling]
           --doctor             only examine this machine (CUDA, ONNX Runtime, libtorch, CPU) and print why the GPU is or is not used
           --plain              plain log lines instead of a progress bar (default when output is redirected)
         """;
@@ -67,6 +69,15 @@ internal sealed record QuickStartOptions
                 },
                 "--output" => options with { Output = Path.GetFullPath(Value()) },
                 "--checkpoints" => options with { CheckpointDirectory = Path.GetFullPath(Value()) },
+                "--head" => options with
+                {
+                    Head = Value().ToLowerInvariant() switch
+                    {
+                        "pooling" => Miil.ML.TorchSharp.Models.ClassifierHead.Pooling,
+                        "ml-decoder" => Miil.ML.TorchSharp.Models.ClassifierHead.MLDecoder(),
+                        _ => throw new ArgumentException($"Option {name} takes pooling or ml-decoder, got '{args[i]}'."),
+                    },
+                },
                 "--precision" => options with
                 {
                     Precision = Value().ToLowerInvariant() switch

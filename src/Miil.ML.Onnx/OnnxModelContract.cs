@@ -27,11 +27,15 @@ internal static class OnnxModelContract
     /// <summary>Version of this contract written into models; models without one (the first exports) are version 0.</summary>
     public const int Version = 1;
 
-    /// <summary>ONNX opset of exported graphs: every operator used has its current semantics at 13, and ONNX Runtime, TensorRT, OpenVINO and DirectML run it.</summary>
-    public const int Opset = 13;
+    /// <summary>
+    /// ONNX opset of exported graphs: 17, the first with LayerNormalization (ML-Decoder); every other
+    /// operator used has had its current semantics since 13 (Pad, ReduceMean and Split change only at 18),
+    /// and ONNX Runtime, TensorRT, OpenVINO and DirectML run it.
+    /// </summary>
+    public const int Opset = 17;
 
-    /// <summary>IR version that goes with <see cref="Opset"/>.</summary>
-    public const int IrVersion = 7;
+    /// <summary>IR version that goes with <see cref="Opset"/> (ONNX 1.12).</summary>
+    public const int IrVersion = 8;
 
     /// <summary>Name of the graph input.</summary>
     public const string InputName = "input";
@@ -90,9 +94,9 @@ internal static class OnnxModelContract
         NodeProto last = graph.Graph.Node.LastOrDefault(n => n.Output.Contains(logits))
             ?? throw new ArgumentException($"No node of the graph writes '{logits}'.", nameof(logits));
         last.Output[last.Output.IndexOf(logits)] = LogitsName;
-        string score = graph.Node("Sigmoid", ScoreName, [LogitsName]);
+        string score = graph.NodeWithOutput("Sigmoid", ScoreName, [LogitsName]);
         string limits = graph.Initializer("thresholds", model.Thresholds.ToArray(), classes);
-        string predicted = graph.Node("Greater", PredictedLabelsName, [score, limits]);
+        string predicted = graph.NodeWithOutput("Greater", PredictedLabelsName, [score, limits]);
         if (score != ScoreName || predicted != PredictedLabelsName)
         {
             throw new InvalidOperationException("Output names collided with names already in the graph.");

@@ -86,7 +86,7 @@ public static class MultiLabelTorchSharpCatalog
         if (known is { IsMultiLabel: false })
         {
             throw new ArgumentException(
-                $"'{known.Name}' is an image classifier ({known.TrainedOn}; a softmax head over {known.ClassCount} classes, names not shipped), not a multi-label model: "
+                $"'{known.Name}' is a single-label classifier ({known.TrainedOn}; {known.ClassCount} classes), not a multi-label model: "
                 + "fine-tune it on your labels with TResNetAslOptions.PretrainedWeights. Multi-label models: "
                 + string.Join(", ", PretrainedModels.All.Where(m => m.IsMultiLabel).Select(m => m.Name)) + ".", nameof(name));
         }

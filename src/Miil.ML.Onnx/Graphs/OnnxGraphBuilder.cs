@@ -18,6 +18,12 @@ internal sealed class OnnxGraphBuilder
     public OnnxGraphBuilder(string name)
     {
         _graph = new GraphProto { Name = name };
+        // The contract's own names are never handed out to nodes: a block's "logits" would clash with the
+        // graph output the contract names so (in the float16 graph, where a cast stands between them).
+        foreach (string reserved in new[] { OnnxModelContract.InputName, OnnxModelContract.LogitsName, OnnxModelContract.ScoreName, OnnxModelContract.PredictedLabelsName })
+        {
+            _counters[reserved] = 0;
+        }
     }
 
     /// <summary>The graph built so far.</summary>
@@ -72,8 +78,11 @@ internal sealed class OnnxGraphBuilder
     /// <param name="inputs">Input value names, in the operator's order.</param>
     /// <param name="attributes">The node's attributes.</param>
     public string Node(string opType, string outputStem, IEnumerable<string> inputs, params AttributeProto[] attributes)
+        => NodeWithOutput(opType, Name(outputStem), inputs, attributes);
+
+    /// <summary>A node whose output has exactly the name given: the contract's reserved names (<see cref="OnnxModelContract.ScoreName"/>, ...).</summary>
+    internal string NodeWithOutput(string opType, string output, IEnumerable<string> inputs, params AttributeProto[] attributes)
     {
-        string output = Name(outputStem);
         var node = new NodeProto { OpType = opType, Name = Name(opType) };
         node.Input.AddRange(inputs);
         node.Output.Add(output);

@@ -1,4 +1,5 @@
 using Miil.ML.Images;
+using Miil.ML.TorchSharp.Models;
 using Miil.ML.TorchSharp.Models.TResNet;
 
 namespace Miil.ML.TorchSharp.Pretrained;
@@ -12,7 +13,7 @@ public sealed record PretrainedModel
     /// <summary>The name its host uses: timm's <c>arch.tag</c>, or the MIIL file's name without <c>.pth</c>.</summary>
     public required string Name { get; init; }
 
-    /// <summary>The TResNet variant (M, L, XL, or V2-L), as the host names it.</summary>
+    /// <summary>The TResNet variant (M, L, XL, V2-L), as the host names it.</summary>
     public required string Variant { get; init; }
 
     /// <summary>The architecture, or null when this library cannot build it (see <see cref="Unsupported"/>).</summary>
@@ -33,10 +34,16 @@ public sealed record PretrainedModel
     /// <summary>Class names of a multi-label model (COCO's 80, VOC's 20), in output order; null for ImageNet classifiers, whose names are not shipped here.</summary>
     public IReadOnlyList<string>? ClassNames { get; init; }
 
-    /// <summary>Whether the head is a multi-label one (sigmoid per class) that can score directly (<c>LoadPretrained</c>); ImageNet heads are softmax classifiers.</summary>
-    public bool IsMultiLabel => ClassNames is not null;
+    /// <summary>
+    /// Whether the head is a multi-label one (sigmoid per class, trained with ASL) that can score directly
+    /// (<c>LoadPretrained</c>); ImageNet and Stanford Cars heads are single-label classifiers.
+    /// </summary>
+    public bool IsMultiLabel { get; init; }
 
-    /// <summary>The decision threshold of the authors' inference script for a multi-label head (ASL's <c>infer.py</c>: 0.7).</summary>
+    /// <summary>The head the weights carry: null for the pooling head, or ML-Decoder with its groups and embedding.</summary>
+    public ClassifierHead? Head { get; init; }
+
+    /// <summary>The decision threshold of the authors' inference script for a multi-label head (ASL's <c>infer.py</c>: 0.7; ML_Decoder's: 0.75, 0.97 for Open Images).</summary>
     public float Threshold { get; init; } = 0.7f;
 
     /// <summary>Pixels in: every TResNet release scales RGB to [0, 1] with no mean or std (timm's cfg: mean 0, std 1).</summary>

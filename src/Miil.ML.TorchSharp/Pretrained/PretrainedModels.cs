@@ -1,18 +1,29 @@
+using Miil.ML.TorchSharp.Models;
 using Miil.ML.TorchSharp.Models.TResNet;
 
 namespace Miil.ML.TorchSharp.Pretrained;
 
 /// <summary>
 /// The published TResNet weights, by the names their hosts use: timm's releases on the Hugging Face hub
-/// (<c>timm/models/tresnet.py</c>, <c>default_cfgs</c>: ImageNet-1k and ImageNet-21k-P heads, BatchNorm
-/// layout, Apache-2.0) and the MIIL group's multi-label checkpoints from the ASL repository
-/// (<c>MODEL_ZOO.md</c>: MS-COCO and PASCAL-VOC heads, In-Place-ABN layout converted on load, MIT).
+/// (<c>timm/models/tresnet.py</c>, <c>default_cfgs</c>: ImageNet-1k and ImageNet-21k-P heads, TResNet-V2
+/// among them, BatchNorm layout, Apache-2.0), the MIIL group's multi-label checkpoints from the ASL
+/// repository (<c>MODEL_ZOO.md</c>: MS-COCO and PASCAL-VOC heads, In-Place-ABN layout converted on load,
+/// MIT) and from the ML_Decoder repository (<c>MODEL_ZOO.md</c>: ML-Decoder heads on TResNet-M, TResNet-L
+/// (the V2 layout) and ML_Decoder's own XL, MIT).
 /// </summary>
 public static class PretrainedModels
 {
     private const string Timm = "Apache-2.0 (timm model card; weights remapped by timm from the MIIL originals)";
     private const string Asl = "MIT (Alibaba-MIIL/ASL)";
     private const string AslZoo = "https://miil-public-eu.oss-eu-central-1.aliyuncs.com/model-zoo/ASL/";
+    private const string MLDecoderLicense = "MIT (Alibaba-MIIL/ML_Decoder)";
+    private const string MLDecoderZoo = "https://miil-public-eu.oss-eu-central-1.aliyuncs.com/model-zoo/ML_Decoder/";
+
+    /// <summary>ML_Decoder's "TResNet-XL": bottleneck blocks in every stage, layers [3, 8, 34, 5], width 1.0 (no timm counterpart).</summary>
+    private static readonly TResNetArchitecture MLDecoderXL = TResNetArchitecture.Custom([3, 8, 34, 5], 1.0, v2: true);
+
+    /// <summary>The model zoo's head: 768 wide; one query per class up to 100 (COCO's 80).</summary>
+    private static readonly ClassifierHead ZooHead = ClassifierHead.MLDecoder();
     private static readonly string[] HubFiles = ["model.safetensors", "pytorch_model.bin"];
 
     /// <summary>MS-COCO's 80 categories in ascending category-id order, the order of ASL's COCO heads.</summary>
@@ -35,9 +46,6 @@ public static class PretrainedModels
         "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
     ];
 
-    private const string V2Reason = "TResNet-V2 uses bottleneck blocks in all four stages (depths [3, 4, 23, 3], widths rounded to multiples of 8); "
-        + "this library builds the V1 layout (basic blocks in stages 1 and 2), so its weights do not fit.";
-
     /// <summary>Every entry, supported or not.</summary>
     public static IReadOnlyList<PretrainedModel> All { get; } =
     [
@@ -49,12 +57,19 @@ public static class PretrainedModels
         TimmEntry("tresnet_m.miil_in1k_448", "M", TResNetArchitecture.M, 448, 1000, "ImageNet-1k at 448 px: top-1 81.71%"),
         TimmEntry("tresnet_l.miil_in1k_448", "L", TResNetArchitecture.L, 448, 1000, "ImageNet-1k at 448 px: top-1 82.28%"),
         TimmEntry("tresnet_xl.miil_in1k_448", "XL", TResNetArchitecture.XL, 448, 1000, "ImageNet-1k at 448 px: top-1 83.07%"),
-        TimmEntry("tresnet_v2_l.miil_in21k_ft_in1k", "V2-L", null, 224, 1000, "ImageNet-21k-P, fine-tuned on ImageNet-1k: top-1 83.91%") with { Unsupported = V2Reason },
-        TimmEntry("tresnet_v2_l.miil_in21k", "V2-L", null, 224, 11221, "ImageNet-21k-P (11,221 classes)") with { Unsupported = V2Reason },
+        TimmEntry("tresnet_v2_l.miil_in21k_ft_in1k", "V2-L", TResNetArchitecture.V2L, 224, 1000, "ImageNet-21k-P, fine-tuned on ImageNet-1k: top-1 83.91%"),
+        TimmEntry("tresnet_v2_l.miil_in21k", "V2-L", TResNetArchitecture.V2L, 224, 11221, "ImageNet-21k-P (11,221 classes)"),
         AslEntry("MS_COCO_TRresNet_M_224_81.8", "M", TResNetArchitecture.M, 224, CocoClassNames, "MS-COCO 2014 with ASL (ImageNet-21k pretraining): mAP 81.8"),
         AslEntry("MS_COCO_TRresNet_L_448_86.6", "L", TResNetArchitecture.L, 448, CocoClassNames, "MS-COCO 2014 with ASL: mAP 86.6"),
         AslEntry("MS_COCO_TResNet_xl_640_88.4", "XL", TResNetArchitecture.XL, 640, CocoClassNames, "MS-COCO 2014 with ASL: mAP 88.4"),
         AslEntry("PASCAL_VOC_TResNet_xl_448_96.0", "XL", TResNetArchitecture.XL, 448, VocClassNames, "PASCAL VOC 2007 with ASL: mAP 96.0"),
+        MLDecoderEntry("tresnet_m_COCO_224_84_2", "M", TResNetArchitecture.M, 224, CocoClassNames.Count, CocoClassNames, "MS-COCO 2014 with ML-Decoder: mAP 84.2", 0.75f),
+        MLDecoderEntry("tresnet_l_COCO__448_90_0", "V2-L", TResNetArchitecture.V2L, 448, CocoClassNames.Count, CocoClassNames, "MS-COCO 2014 with ML-Decoder: mAP 90.1 (90.0 in the file's name)", 0.75f),
+        MLDecoderEntry("tresnet_xl_COCO_640_91_4", "ML-Decoder XL", MLDecoderXL, 640, CocoClassNames.Count, CocoClassNames, "MS-COCO 2014 with ML-Decoder: mAP 91.4", 0.75f),
+        MLDecoderEntry("tresnet_m_open_images_200_groups_86_8", "M", TResNetArchitecture.M, 224, 9605, null,
+            "Open Images V6 (9,605 classes, names in the file) with ML-Decoder, 200 groups: mAP 86.8", 0.97f) with { Head = ClassifierHead.MLDecoder(groups: 200) },
+        MLDecoderEntry("tresnet_l_stanford_card_96.41", "V2-L", TResNetArchitecture.V2L, 384, 196, null, "Stanford Cars (196 classes, single-label) with ML-Decoder: top-1 96.41%", 0.75f)
+            with { IsMultiLabel = false },
     ];
 
     /// <summary>The entry of that name (case-insensitive), or null.</summary>
@@ -83,8 +98,26 @@ public static class PretrainedModels
         ImageSize = size,
         ClassCount = classes.Count,
         ClassNames = classes,
+        IsMultiLabel = true,
         TrainedOn = trainedOn,
         License = Asl,
         Source = AslZoo + name + ".pth",
+    };
+
+    private static PretrainedModel MLDecoderEntry(string name, string variant, TResNetArchitecture architecture, int size, int classCount, IReadOnlyList<string>? classes,
+        string trainedOn, float threshold) => new()
+    {
+        Name = name,
+        Variant = variant,
+        Architecture = architecture,
+        Head = ZooHead,
+        ImageSize = size,
+        ClassCount = classCount,
+        ClassNames = classes,
+        IsMultiLabel = true,
+        Threshold = threshold,
+        TrainedOn = trainedOn,
+        License = MLDecoderLicense,
+        Source = MLDecoderZoo + name + ".pth",
     };
 }

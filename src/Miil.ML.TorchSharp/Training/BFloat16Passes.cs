@@ -11,7 +11,8 @@ namespace Miil.ML.TorchSharp.Training;
 /// after the forward pass the master takes back the batch-norm running statistics, and the optimiser
 /// steps the float32 master with the twin's gradients cast to float32. The loss reads float32 logits
 /// (half-precision ASL gives NaNs: ASL issue #53). Batch norm keeps float32 weights and statistics in
-/// the twin unless told otherwise: libtorch's CPU batch norm takes bfloat16 input with float32 weights.
+/// the twin unless told otherwise: libtorch's CPU batch norm takes bfloat16 input with float32 weights;
+/// an ML-Decoder head runs in float32 whatever the setting.
 /// </summary>
 internal sealed class BFloat16Passes : IDisposable
 {
@@ -32,6 +33,12 @@ internal sealed class BFloat16Passes : IDisposable
         _master = master;
         _twin = master.NewOfSameShape(device);
         _twin.to(ScalarType.BFloat16);
+        // ML-Decoder stays float32 (attention softmax and LayerNorm over few tokens): it costs a sliver of the
+        // body's arithmetic and takes the body's bfloat16 features in.
+        foreach (nn.Module head in _twin.modules().Where(m => m is Models.Heads.MLDecoder))
+        {
+            head.to(ScalarType.Float32);
+        }
         if (normInFloat32)
         {
             foreach (nn.Module module in _twin.modules().Where(m => m is BatchNormAct2d or global::TorchSharp.Modules.BatchNorm2d))

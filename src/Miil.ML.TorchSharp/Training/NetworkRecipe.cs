@@ -17,16 +17,20 @@ internal sealed class NetworkRecipe
     private readonly TResNetAslOptions _options;
     private readonly PretrainedModel? _named;
 
-    private NetworkRecipe(MLContext context, TResNetAslOptions options, TResNetArchitecture architecture, PretrainedModel? named)
+    private NetworkRecipe(MLContext context, TResNetAslOptions options, TResNetArchitecture architecture, ClassifierHead head, PretrainedModel? named)
     {
         _context = context;
         _options = options;
         Architecture = architecture;
+        Head = head;
         _named = named;
     }
 
     /// <summary>The architecture the run builds.</summary>
     public TResNetArchitecture Architecture { get; }
+
+    /// <summary>The head the run builds: the options', or the named weights', or pooling.</summary>
+    public ClassifierHead Head { get; }
 
     /// <summary>
     /// The architecture of the options, or of the named weights (as timm infers it from the name), or
@@ -54,7 +58,7 @@ internal sealed class NetworkRecipe
             throw new ArgumentOutOfRangeException(nameof(TResNetAslOptions.ImageSize), options.ImageSize,
                 $"ImageSize must be a multiple of {multiple} for TResNet (its space-to-depth stem takes {multiple} x {multiple} blocks).");
         }
-        return new NetworkRecipe(context, options, architecture, named);
+        return new NetworkRecipe(context, options, architecture, options.Head ?? named?.Head ?? ClassifierHead.Pooling, named);
     }
 
     /// <summary>The local file of the starting weights (downloaded into the cache if need be); null for none.</summary>
@@ -76,14 +80,14 @@ internal sealed class NetworkRecipe
     /// <summary>The network for <paramref name="classCount"/> classes with the starting weights loaded.</summary>
     public MultiLabelNetwork Create(int classCount, string? weights)
     {
-        var model = new TResNet(Architecture, classCount);
+        var model = new TResNet(Architecture, classCount, head: Head);
         if (weights is not null)
         {
             try
             {
                 TResNetCheckpointInfo info = TResNetCheckpoint.Load(model, weights);
                 ContextLog.Info(_context, _options.TrainerName, $"Pretrained weights from '{_options.PretrainedWeights}' ({weights}; {info.Layout} layout"
-                    + (info.HeadReplaced ? $", head of {info.CheckpointClassCount} classes replaced by a new one of {classCount}" : "") + ").");
+                    + (info.HeadReplaced ? $"; of the head, {info.SkippedKeys.Count} tensors start fresh for {classCount} classes ({Head})" : "") + ").");
             }
             catch
             {

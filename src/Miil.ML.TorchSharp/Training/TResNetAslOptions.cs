@@ -1,5 +1,6 @@
 using Miil.ML.Evaluation;
 using Miil.ML.TorchSharp.Losses;
+using Miil.ML.TorchSharp.Models;
 using Miil.ML.TorchSharp.Models.TResNet;
 using Microsoft.ML;
 
@@ -23,6 +24,16 @@ public sealed record TResNetAslOptions
     /// Set it with named weights and the two must agree.
     /// </summary>
     public TResNetArchitecture? Architecture { get; set; }
+
+    /// <summary>
+    /// The head on the network's spatial features: <see cref="ClassifierHead.Pooling"/> (the TResNet and
+    /// ASL papers') or <see cref="ClassifierHead.MLDecoder"/> (ML-Decoder, 100 groups and 768 wide by
+    /// default: the ML_Decoder recipe, whose other settings are this trainer's defaults too). Default null:
+    /// the head of <see cref="PretrainedWeights"/> when they name a published model, otherwise pooling.
+    /// From weights with another head (or class count), the body is loaded and the head starts fresh,
+    /// except an ML-Decoder's projection and decoder layer, which do not depend on the classes.
+    /// </summary>
+    public ClassifierHead? Head { get; set; }
 
     /// <summary>
     /// The weights to start from: a published model by name (<see cref="Pretrained.PretrainedModels"/>,

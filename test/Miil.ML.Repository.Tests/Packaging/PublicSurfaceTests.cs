@@ -18,7 +18,7 @@ public sealed class PublicSurfaceTests
     [
         [typeof(Miil.ML.MultiLabelCatalog).Assembly.GetName().Name!, 30],
         [typeof(Miil.ML.Onnx.MultiLabelOnnxCatalog).Assembly.GetName().Name!, 19],
-        [typeof(Miil.ML.TorchSharp.MultiLabelTorchSharpCatalog).Assembly.GetName().Name!, 27],
+        [typeof(Miil.ML.TorchSharp.MultiLabelTorchSharpCatalog).Assembly.GetName().Name!, 28],
     ];
 
     [TestMethod]

@@ -218,13 +218,33 @@ public sealed class TResNetCheckpointTests
         string path = scratch.File("future.safetensors");
         TResNetCheckpoint.Save(model, path);
         SafetensorsFile.Contents saved = SafetensorsFile.Read(path, metadataOnly: true);
-        string json = saved.Metadata[TResNetCheckpoint.MetadataKey].Replace("\"version\":1", "\"version\":7", StringComparison.Ordinal);
+        string json = saved.Metadata[TResNetCheckpoint.MetadataKey].Replace($"\"version\":{TResNetCheckpointMetadata.CurrentVersion}", "\"version\":7", StringComparison.Ordinal);
         Assert.Contains("\"version\":7", json, "the metadata holds its version");
         SafetensorsFile.Write(path, model.StateDictInReferenceOrder(), new Dictionary<string, string> { [TResNetCheckpoint.MetadataKey] = json });
         var e = Assert.ThrowsExactly<CheckpointFormatException>(() => TResNetCheckpoint.Load(model, path));
         StringAssert.Contains(e.Message, path);
         StringAssert.Contains(e.Message, "version 7");
-        StringAssert.Contains(e.Message, "up to version 1");
+        StringAssert.Contains(e.Message, $"up to version {TResNetCheckpointMetadata.CurrentVersion}");
+    }
+
+    [TestMethod]
+    public void AVersion1CheckpointLoadsAsTResNetV1WithThePoolingHead()
+    {
+        // Version 1 (before TResNet-V2 and ML-Decoder) had neither the V2 flag nor the head: it meant V1 and pooling.
+        using var scratch = new ScratchDirectory();
+        using var model = new TResNet(TResNetArchitecture.Custom([1, 1, 1, 1], 0.25), 3);
+        string path = scratch.File("version1.safetensors");
+        TResNetCheckpoint.Save(model, path);
+        SafetensorsFile.Contents saved = SafetensorsFile.Read(path, metadataOnly: true);
+        var metadata = System.Text.Json.Nodes.JsonNode.Parse(saved.Metadata[TResNetCheckpoint.MetadataKey])!.AsObject();
+        metadata["version"] = 1;
+        metadata.Remove("v2");
+        metadata.Remove("ml_decoder");
+        SafetensorsFile.Write(path, model.StateDictInReferenceOrder(), new Dictionary<string, string> { [TResNetCheckpoint.MetadataKey] = metadata.ToJsonString() });
+        using var loaded = (TResNet)Miil.ML.TorchSharp.Models.MultiLabelNetwork.Load(path);
+        Assert.IsFalse(loaded.Architecture.IsV2);
+        Assert.IsFalse(loaded.Head.IsMLDecoder);
+        Assert.IsTrue(loaded.state_dict().All(kv => kv.Value.eq(model.state_dict()[kv.Key]).all().item<bool>()), "every tensor as saved");
     }
 
     [TestMethod]

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Miil.ML.TorchSharp.Hub;
@@ -46,7 +47,12 @@ public sealed class PretrainedWeightsTests
 
         using var cache = new ScratchDirectory();
         using var client = new HubClient(new HubOptions { CacheDirectory = cache.Path, Offline = true });
-        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => PretrainedWeightsSource.Resolve("tresnet_v2_l.miil_in21k", client)).Message, "bottleneck blocks in all four stages");
+        Assert.IsTrue(PretrainedModels.All.All(m => m.Unsupported is null), "TResNet-V2 and ML-Decoder's zoo are built now");
+        Assert.IsTrue(PretrainedModels.Find("tresnet_v2_l.miil_in21k")!.Architecture!.IsV2);
+        foreach (string zoo in new[] { "tresnet_m_COCO_224_84_2", "tresnet_l_COCO__448_90_0", "tresnet_xl_COCO_640_91_4", "tresnet_m_open_images_200_groups_86_8", "tresnet_l_stanford_card_96.41" })
+        {
+            Assert.IsTrue(PretrainedModels.Find(zoo)?.Head?.IsMLDecoder, zoo);
+        }
         var unknown = Assert.ThrowsExactly<ArgumentException>(() => PretrainedWeightsSource.Resolve("tresnet_q.imaginary", client));
         StringAssert.Contains(unknown.Message, "tresnet_m.miil_in21k");
         StringAssert.Contains(unknown.Message, "hf-hub:");
@@ -75,6 +81,55 @@ public sealed class PretrainedWeightsTests
                 TResNetGoldenTests.AssertLogits(model, "expected_logits", name);
             }
         }
+    }
+
+    /// <summary>
+    /// TResNet-V2 by timm's name through the hub (the golden V2 checkpoint published as timm's repository),
+    /// and ML-Decoder by the zoo's name through the cache (the golden zoo file placed where the download of
+    /// the zoo's address goes, as an air-gapped user would, then resolved offline); both load as what they
+    /// are and give the golden logits, and the zoo's name scores directly with the file's class names and
+    /// the zoo's threshold.
+    /// </summary>
+    [TestMethod]
+    public void TResNetV2AndMLDecoderNamesResolveThroughTheCache()
+    {
+        using var hub = new LoopbackHub();
+        using var cache = new ScratchDirectory();
+        string v2File = Directory.GetFiles(Golden.Directory, "tresnet_v2_tiny.safetensors").Single();
+        hub.Publish("timm/tresnet_v2_l.miil_in21k", "main", ("model.safetensors", File.ReadAllBytes(v2File)));
+        using (var client = new HubClient(Options(hub, cache)))
+        {
+            (string path, PretrainedModel? entry) = PretrainedWeightsSource.Resolve("tresnet_v2_l.miil_in21k", client);
+            Assert.AreEqual("tresnet_v2_l.miil_in21k", entry!.Name);
+            StringAssert.StartsWith(path, cache.Path);
+            using var model = (TResNet)Miil.ML.TorchSharp.Models.MultiLabelNetwork.Load(path);
+            Assert.IsTrue(model.Architecture.IsV2);
+            CollectionAssert.AreEqual(File.ReadAllBytes(v2File), File.ReadAllBytes(path));
+        }
+
+        const string Zoo = "tresnet_m_COCO_224_84_2";
+        JsonElement head = Golden.Json("mldecoder_tiny.json").RootElement.GetProperty("meta").GetProperty("heads")[0];
+        string placed = new HubCache(cache.Path).Download(new Uri(PretrainedModels.Find(Zoo)!.Source));
+        Directory.CreateDirectory(Path.GetDirectoryName(placed)!);
+        File.Copy(Golden.PathOf(head.GetProperty("file").GetString()!), placed);
+        var offline = new HubOptions { CacheDirectory = cache.Path, Offline = true };
+        using (var client = new HubClient(offline))
+        {
+            (string path, PretrainedModel? entry) = PretrainedWeightsSource.Resolve(Zoo, client);
+            Assert.AreEqual(placed, path);
+            Assert.IsTrue(entry!.Head!.IsMLDecoder);
+            using var model = (TResNet)Miil.ML.TorchSharp.Models.MultiLabelNetwork.Load(path);
+            Assert.IsTrue(model.Head.IsMLDecoder);
+            Assert.AreEqual(head.GetProperty("num_classes").GetInt32(), model.ClassCount);
+        }
+
+        using var set = new ShapesSet(train: 8, validation: 8, seed: 8);
+        using ImageScoringTransformer scorer = set.Context.MultiLabel()
+            .LoadPretrained(Zoo, new ImageScoringOptions { ImageColumnName = "ImagePath", ImageFolder = set.Folder }, imageSize: 64, hub: offline)
+            .Fit(set.Validation);
+        Assert.AreEqual(0.75f, scorer.Model.Thresholds[0], "the zoo's inference threshold");
+        Assert.HasCount(head.GetProperty("num_classes").GetInt32(), scorer.Model.ClassNames);
+        StringAssert.StartsWith(scorer.Model.ClassNames[0], head.GetProperty("name").GetString()!, "the file's idx_to_class, not the catalogue's COCO names");
     }
 
     [TestMethod]

@@ -15,6 +15,22 @@ internal static class OnnxTensors
         return graph.Initializer(stem, MemoryMarshal.Cast<byte, float>(cpu.bytes), cpu.shape);
     }
 
+    /// <summary>
+    /// A linear map over the last axis of an input of any rank (Gemm takes two): MatMul by the transposed
+    /// weight (transposed here, so the graph holds it as MatMul wants it) and Add of the bias.
+    /// </summary>
+    public static string Linear(OnnxGraphBuilder graph, string stem, Tensor weight, Tensor? bias, string input)
+    {
+        using Tensor transposed = weight.detach().t();
+        string y = graph.Node("MatMul", stem, [input, Initializer(graph, stem + ".weight", transposed)]);
+        return bias is null ? y : graph.Node("Add", stem + "_bias", [y, Initializer(graph, stem + ".bias", bias)]);
+    }
+
+    /// <summary>Layer normalisation over the last axis (opset 17's LayerNormalization).</summary>
+    public static string LayerNorm(OnnxGraphBuilder graph, string stem, LayerNorm norm, string input)
+        => graph.Node("LayerNormalization", stem, [input, Initializer(graph, stem + ".weight", norm.weight!), Initializer(graph, stem + ".bias", norm.bias!)],
+            OnnxGraphBuilder.Int("axis", -1), OnnxGraphBuilder.Float("epsilon", (float)norm.eps));
+
     /// <summary>A linear layer as Gemm (weights transposed in the node, as PyTorch stores them).</summary>
     public static string Gemm(OnnxGraphBuilder graph, Linear linear, string input)
         => graph.Node("Gemm", "fc", [input, Initializer(graph, "fc.weight", linear.weight!), Initializer(graph, "fc.bias", linear.bias!)],

@@ -33,7 +33,7 @@ public sealed class TResNet : MultiLabelNetwork
     internal const int StemBlockSize = 4;
 
     private readonly Sequence body;
-    private readonly Sequential head;
+    private readonly Heads.ClassifierHeadModule head;
     private readonly int _numClasses;
     private readonly int _inChannels;
 
@@ -41,9 +41,10 @@ public sealed class TResNet : MultiLabelNetwork
     /// <param name="architecture">The variant (<see cref="TResNetArchitecture.M"/>, L, XL or custom).</param>
     /// <param name="classCount">Outputs of the head.</param>
     /// <param name="bottleneckFeatures">Width of a bottleneck head (512 in the Open Images checkpoint); null for a plain linear head.</param>
+    /// <param name="head">The head on the spatial features: <see cref="ClassifierHead.Pooling"/> (null, the default) or ML-Decoder.</param>
     /// <param name="inChannels">Input channels (3 for RGB).</param>
     /// <exception cref="ArgumentOutOfRangeException">A count below 1.</exception>
-    public TResNet(TResNetArchitecture architecture, int classCount, int? bottleneckFeatures = null, int inChannels = 3)
+    public TResNet(TResNetArchitecture architecture, int classCount, int? bottleneckFeatures = null, int inChannels = 3, ClassifierHead? head = null)
         : base(nameof(TResNet))
     {
         ArgumentNullException.ThrowIfNull(architecture);
@@ -64,15 +65,17 @@ public sealed class TResNet : MultiLabelNetwork
         body = new Sequence(
             ("SpaceToDepth", new SpaceToDepth(StemBlockSize)),
             ("conv1", new ConvNormAct(inChannels * StemBlockSize * StemBlockSize, planes, 3, StemSlope)),
-            ("layer1", Stage(ref inPlanes, planes, layers[0], stride: 1, bottleneck: false, useSe: true)),
-            ("layer2", Stage(ref inPlanes, planes * 2, layers[1], stride: 2, bottleneck: false, useSe: true)),
+            ("layer1", Stage(ref inPlanes, planes, layers[0], stride: 1, bottleneck: architecture.IsV2, useSe: true)),
+            ("layer2", Stage(ref inPlanes, planes * 2, layers[1], stride: 2, bottleneck: architecture.IsV2, useSe: true)),
             ("layer3", Stage(ref inPlanes, planes * 4, layers[2], stride: 2, bottleneck: true, useSe: true)),
             ("layer4", Stage(ref inPlanes, planes * 8, layers[3], stride: 2, bottleneck: true, useSe: false)));
-        head = nn.Sequential(("fc", BottleneckFeatures is int width
-            ? new BottleneckHead(FeatureCount, classCount, width)
-            : nn.Linear(FeatureCount, classCount)));
+        if (head is { IsMLDecoder: true } && bottleneckFeatures is not null)
+        {
+            throw new ArgumentException("A bottleneck head is a pooling head's; ML-Decoder has its own embedding.", nameof(bottleneckFeatures));
+        }
+        this.head = Heads.ClassifierHeadModule.Create(head ?? ClassifierHead.Pooling, FeatureCount, classCount, bottleneckFeatures);
         register_module(nameof(body), body);
-        register_module(nameof(head), head);
+        register_module(nameof(head), this.head);
         Initialize();
     }
 
@@ -84,6 +87,9 @@ public sealed class TResNet : MultiLabelNetwork
 
     /// <summary>Width of the bottleneck head, or null for a plain linear head.</summary>
     public int? BottleneckFeatures { get; }
+
+    /// <summary>The head on the spatial features.</summary>
+    public ClassifierHead Head => head.Kind;
 
     /// <inheritdoc />
     public override int InChannels => _inChannels;
@@ -103,7 +109,8 @@ public sealed class TResNet : MultiLabelNetwork
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return head.call(Features(x)).MoveToOuterDisposeScope();
+        ValidateInput(x);
+        return head.call(body.call(x)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The globally pooled features the head sees, N x <see cref="FeatureCount"/>.</summary>
@@ -130,18 +137,15 @@ public sealed class TResNet : MultiLabelNetwork
         layers = Architecture.Layers,
         width_factor = Architecture.WidthFactor,
         bottleneck_features = BottleneckFeatures,
+        v2 = Architecture.IsV2,
+        head = Head.IsMLDecoder ? new { kind = "ml_decoder", queries = ((Heads.MLDecoder)head).QueryCount, embedding = Head.Embedding } : null,
         in_channels = InChannels,
         num_classes = ClassCount,
     });
 
-    internal override MultiLabelNetwork CreateTwin() => new TResNet(Architecture, ClassCount, BottleneckFeatures, InChannels);
+    internal override MultiLabelNetwork CreateTwin() => new TResNet(Architecture, ClassCount, BottleneckFeatures, InChannels, Head);
 
-    internal override string ToOnnx(OnnxGraphBuilder graph, string input)
-    {
-        string features = graph.Node("Flatten", "features", [graph.Node("GlobalAveragePool", "pooled", [body.ToOnnx(graph, input)])], OnnxGraphBuilder.Int("axis", 1));
-        nn.Module classifier = head.named_children().Single().module;
-        return classifier is BottleneckHead bottleneck ? bottleneck.ToOnnx(graph, features) : OnnxTensors.Gemm(graph, (Linear)classifier, features);
-    }
+    internal override string ToOnnx(OnnxGraphBuilder graph, string input) => head.ToOnnx(graph, body.ToOnnx(graph, input));
 
     internal override string HeadModuleName => nameof(head);
 
@@ -229,7 +233,11 @@ public sealed class TResNet : MultiLabelNetwork
                     break;
             }
         }
-        InitializeLinear(head);
+        if (head is Heads.PoolingHead)
+        {
+            // The reference initialises its own classifier; ML-Decoder comes with the initialisation of its authors.
+            InitializeLinear(head);
+        }
     }
 
     private static void InitializeLinear(nn.Module module)

@@ -57,11 +57,9 @@ internal static partial class TResNetCheckpoint
         IReadOnlyDictionary<string, Tensor> keys = MiilNamed(contents.StateDict);
         TResNetArchitecture architecture = ours?.ToArchitecture() ?? InferArchitecture(path, keys);
         int? bottleneck = keys.TryGetValue("head.fc.embedding_generator.0.weight", out Tensor? emb) ? (int)emb.shape[0] : null;
-        Tensor classifier = keys.TryGetValue("head.fc.weight", out Tensor? fc) ? fc
-            : keys.TryGetValue("head.fc.FC.weight", out Tensor? bfc) ? bfc
-            : throw new CheckpointFormatException(path, "no classifier weight (head.fc.weight or head.fc.FC.weight).");
+        (ClassifierHead head, int classes) = InferHead(path, keys);
         int inChannels = (int)(keys["body.conv1.0.weight"].shape[1] / (TResNet.StemBlockSize * TResNet.StemBlockSize));
-        var model = new TResNet(architecture, classCount ?? (int)classifier.shape[0], bottleneck, inChannels);
+        var model = new TResNet(architecture, classCount ?? classes, bottleneck, inChannels, ours?.ToHead() ?? head);
         try
         {
             return (model, Apply(model, path, contents, options));
@@ -156,21 +154,25 @@ internal static partial class TResNetCheckpoint
 
         // A classifier of another class count is not loaded: the model keeps its fresh classifier. The rest
         // of the head (a bottleneck head's embedding) does not depend on the classes and is loaded.
+        // A head of another kind (an ML-Decoder checkpoint under a pooling head, or the reverse) is not
+        // loaded either: the body is what transfers. Of an ML-Decoder head of another class count, the
+        // projection and the decoder layer are kept; new queries and a new group FC are not.
         var skipped = new List<string>();
-        bool headDiffers = target.Where(kv => kv.Key.StartsWith("head.", StringComparison.Ordinal))
-            .Any(kv => source.TryGetValue(kv.Key, out Tensor? s) && !s.shape.SequenceEqual(kv.Value.shape));
+        bool headDiffers = unknown.Any(IsHeadKey)
+            || target.Where(kv => IsHeadKey(kv.Key)).Any(kv => source.TryGetValue(kv.Key, out Tensor? s) ? !s.shape.SequenceEqual(kv.Value.shape) : !kv.Key.EndsWith(".num_batches_tracked", StringComparison.Ordinal));
         if (headDiffers)
         {
-            foreach (string key in source.Keys.Where(k => k.StartsWith("head.", StringComparison.Ordinal)
-                && (!target.TryGetValue(k, out Tensor? t) || !t.shape.SequenceEqual(source[k].shape))).ToList())
+            foreach (string key in source.Keys.Where(k => IsHeadKey(k) && !target[k].shape.SequenceEqual(source[k].shape)).ToList())
             {
                 skipped.Add(key);
                 source.Remove(key);
             }
+            skipped.AddRange(unknown.Where(IsHeadKey));
+            unknown.RemoveAll(IsHeadKey);
         }
 
         var missing = target.Keys
-            .Where(k => !source.ContainsKey(k) && !k.EndsWith(".num_batches_tracked", StringComparison.Ordinal) && !skipped.Contains(k))
+            .Where(k => !source.ContainsKey(k) && !k.EndsWith(".num_batches_tracked", StringComparison.Ordinal) && !(headDiffers && IsHeadKey(k)))
             .ToList();
         var wrongShape = source
             .Where(kv => !kv.Value.shape.SequenceEqual(target[kv.Key].shape))
@@ -222,6 +224,8 @@ internal static partial class TResNetCheckpoint
         };
     }
 
+    private static bool IsHeadKey(string key) => key.StartsWith("head.", StringComparison.Ordinal);
+
     private static HashSet<string> NormWeightKeys(TResNet model)
         => model.named_modules().Where(m => m.module is BatchNormAct2d).Select(m => m.name + ".weight").ToHashSet(StringComparer.Ordinal);
 
@@ -263,7 +267,33 @@ internal static partial class TResNetCheckpoint
             kv => kv.Value);
     }
 
-    /// <summary>The architecture a MIIL-named state dict implies: blocks per stage and stem width.</summary>
+    /// <summary>
+    /// The head a MIIL-named state dict holds and its class count: ML-Decoder (the model zoo's
+    /// <c>head.decoder.*</c>: queries and embedding from <c>query_embed</c>, classes from the group FC's
+    /// bias), or the pooling head's linear or bottleneck classifier.
+    /// </summary>
+    private static (ClassifierHead Head, int Classes) InferHead(string path, IReadOnlyDictionary<string, Tensor> keys)
+    {
+        if (keys.TryGetValue("head.decoder.query_embed.weight", out Tensor? queries))
+        {
+            Tensor bias = keys.TryGetValue("head.decoder.duplicate_pooling_bias", out Tensor? b) ? b
+                : throw new CheckpointFormatException(path, "an ML-Decoder head without head.decoder.duplicate_pooling_bias.");
+            try
+            {
+                return (ClassifierHead.MLDecoder((int)queries.shape[0], (int)queries.shape[1]), (int)bias.shape[0]);
+            }
+            catch (ArgumentOutOfRangeException e)
+            {
+                throw new CheckpointFormatException(path, $"an ML-Decoder head of a shape this library does not build: {e.Message}", e);
+            }
+        }
+        Tensor classifier = keys.TryGetValue("head.fc.weight", out Tensor? fc) ? fc
+            : keys.TryGetValue("head.fc.FC.weight", out Tensor? bfc) ? bfc
+            : throw new CheckpointFormatException(path, "no classifier: neither head.fc.weight, head.fc.FC.weight (pooling head) nor head.decoder.* (ML-Decoder).");
+        return (ClassifierHead.Pooling, (int)classifier.shape[0]);
+    }
+
+    /// <summary>The architecture a MIIL-named state dict implies: blocks per stage, stem width, and V2 (bottleneck blocks in the first stage).</summary>
     private static TResNetArchitecture InferArchitecture(string path, IReadOnlyDictionary<string, Tensor> keys)
     {
         if (!keys.TryGetValue("body.conv1.0.weight", out Tensor? stem))
@@ -279,16 +309,17 @@ internal static partial class TResNetCheckpoint
                 .Select(k => int.Parse(k.AsSpan(prefix.Length, k.IndexOf('.', prefix.Length) - prefix.Length), System.Globalization.CultureInfo.InvariantCulture))
                 .DefaultIfEmpty(-1).Max() + 1;
         }
-        foreach (TResNetArchitecture known in new[] { TResNetArchitecture.M, TResNetArchitecture.L, TResNetArchitecture.XL })
+        bool v2 = keys.ContainsKey("body.layer1.0.conv3.0.weight");
+        foreach (TResNetArchitecture known in new[] { TResNetArchitecture.M, TResNetArchitecture.L, TResNetArchitecture.XL, TResNetArchitecture.V2L })
         {
-            if (known.Planes == planes && known.Layers.SequenceEqual(layers))
+            if (known.Planes == planes && known.Layers.SequenceEqual(layers) && known.IsV2 == v2)
             {
                 return known;
             }
         }
         try
         {
-            return TResNetArchitecture.Custom(layers, planes / 64.0);
+            return TResNetArchitecture.Custom(layers, planes / 64.0, v2);
         }
         catch (ArgumentException e)
         {

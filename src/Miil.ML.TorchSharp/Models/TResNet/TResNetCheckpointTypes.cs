@@ -72,8 +72,11 @@ internal sealed record TResNetCheckpointMetadata
     /// <summary>What <see cref="Format"/> says in this library's TResNet checkpoints.</summary>
     public const string FormatName = "miil.ml/tresnet";
 
-    /// <summary>The version this code writes and the newest it reads.</summary>
-    public const int CurrentVersion = 1;
+    /// <summary>
+    /// The version this code writes and the newest it reads: 2 adds the V2 flag and the head (version 1
+    /// files are TResNet V1 with the pooling head, and read as such).
+    /// </summary>
+    public const int CurrentVersion = 2;
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -98,6 +101,12 @@ internal sealed record TResNetCheckpointMetadata
 
     public int InChannels { get; init; } = 3;
 
+    /// <summary>Bottleneck blocks in every stage (TResNet-V2); absent in version 1.</summary>
+    public bool V2 { get; init; }
+
+    /// <summary>ML-Decoder's queries and embedding; null for the pooling head (and in version 1).</summary>
+    public MLDecoderShape? MlDecoder { get; init; }
+
     public IReadOnlyList<string>? ClassNames { get; init; }
 
     public int? ImageSize { get; init; }
@@ -113,9 +122,19 @@ internal sealed record TResNetCheckpointMetadata
         ClassCount = model.ClassCount,
         BottleneckFeatures = model.BottleneckFeatures,
         InChannels = model.InChannels,
+        V2 = model.Architecture.IsV2,
+        MlDecoder = model.Head.IsMLDecoder ? new MLDecoderShape(model.Head.Groups, model.Head.Embedding) : null,
         ClassNames = classNames,
         ImageSize = imageSize,
     };
 
-    public TResNetArchitecture ToArchitecture() => TResNetArchitecture.Custom(Layers, WidthFactor);
+    public TResNetArchitecture ToArchitecture() => TResNetArchitecture.Custom(Layers, WidthFactor, V2);
+
+    /// <summary>The head the file's network carries.</summary>
+    public ClassifierHead ToHead() => MlDecoder is { } d ? ClassifierHead.MLDecoder(d.Queries, d.Embedding) : ClassifierHead.Pooling;
+
+    /// <summary>ML-Decoder's shape in the metadata.</summary>
+    /// <param name="Queries">Queries (groups after the class count capped them).</param>
+    /// <param name="Embedding">The decoder's width.</param>
+    internal sealed record MLDecoderShape(int Queries, int Embedding);
 }
