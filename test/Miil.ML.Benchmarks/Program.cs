@@ -25,6 +25,10 @@ if (args.Length > 0 && args[0] == "soak")
 {
     return Miil.ML.Benchmarks.Soak.SoakCommand.Run(args[1..]);
 }
+if (args.Length > 0 && args[0] == "heads")
+{
+    return HeadBenchmark.Run(args[1..]);
+}
 if (args.Length > 0 && args[0] == "score")
 {
     return ScoringBenchmark.Run(args[1..]);
