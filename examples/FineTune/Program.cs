@@ -8,6 +8,7 @@ using Miil.ML.Examples;
 using Miil.ML.TorchSharp.Hub;
 using Miil.ML.Reports;
 using Miil.ML.TorchSharp;
+using Miil.ML.TorchSharp.Models;
 using Miil.ML.TorchSharp.Models.TResNet;
 using Miil.ML.TorchSharp.Pretrained;
 using Miil.ML.TorchSharp.Training;
@@ -42,15 +43,15 @@ try
     IDataView train = second.TrainSet, validation = second.TestSet, test = first.TestSet;
 
     PretrainedModel? entry = PretrainedModels.Find(o.Weights);
-    TResNetArchitecture architecture = o.Architecture is string a ? TResNetArchitecture.FromName(a) : entry?.Architecture ?? TResNetArchitecture.M;
+    NetworkArchitecture architecture = o.Architecture is string a ? NetworkArchitecture.FromName(a) : entry?.Architecture ?? TResNetArchitecture.M;
     int imageSize = o.ImageSize ?? entry?.ImageSize ?? 224;
-    Console.WriteLine($"Fine-tuning {o.Weights} ({(entry is null ? "local or hub weights" : entry.TrainedOn + "; " + entry.License)}) as TResNet {architecture} at {imageSize} px.");
+    Console.WriteLine($"Fine-tuning {o.Weights} ({(entry is null ? "local or hub weights" : entry.TrainedOn + "; " + entry.License)}) as {architecture} at {imageSize} px.");
 
     var progress = new ConsoleProgress(o.Plain);
     TResNetAslTransformer model = progress.Run(() => ml.MultiLabel().TResNetAsl(new TResNetAslOptions
     {
         ImageColumnName = "ImagePath",
-        Architecture = o.Architecture is string named ? TResNetArchitecture.FromName(named) : null,   // null: the weights' own
+        Architecture = o.Architecture is string named ? NetworkArchitecture.FromName(named) : null,   // null: the weights' own
         PretrainedWeights = o.Weights,
         Hub = new HubOptions { Offline = o.Offline || new HubOptions().Offline },
         DownloadProgress = progress,

@@ -31,7 +31,7 @@ public static class MultiLabelTorchSharpCatalog
     /// <param name="labelColumnName">Label column (known-size Single vector with slot names).</param>
     /// <param name="imageColumnName">Image-path (or image) column.</param>
     /// <param name="imageFolder">Folder relative paths are resolved against.</param>
-    /// <param name="architecture">The network; null for the pretrained weights' architecture, or TResNet-M.</param>
+    /// <param name="architecture">The network (TResNet or ResNet); null for the pretrained weights' architecture, or TResNet-M.</param>
     /// <param name="pretrainedWeights">Weights to start from (a published name, a hub repository, an address or a file); null for none.</param>
     /// <param name="epochs">Epochs.</param>
     /// <param name="batchSize">Images per step.</param>
@@ -39,7 +39,7 @@ public static class MultiLabelTorchSharpCatalog
     /// <param name="imageSize">Network input side.</param>
     /// <param name="validationSet">Validation rows for model selection, or null.</param>
     public static TResNetAslTrainer TResNetAsl(this MultiLabelCatalog catalog, string labelColumnName = DefaultColumnNames.Label, string imageColumnName = DefaultColumnNames.ImagePath,
-        string? imageFolder = null, TResNetArchitecture? architecture = null, string? pretrainedWeights = null, int epochs = 40, int batchSize = 64, float learningRate = 1e-4f,
+        string? imageFolder = null, NetworkArchitecture? architecture = null, string? pretrainedWeights = null, int epochs = 40, int batchSize = 64, float learningRate = 1e-4f,
         int imageSize = NetworkDefaults.ImageSize, Microsoft.ML.IDataView? validationSet = null)
         => catalog.TResNetAsl(new TResNetAslOptions
         {
@@ -102,10 +102,10 @@ public static class MultiLabelTorchSharpCatalog
         {
             (path, entry) = PretrainedWeightsSource.Resolve(name, client, progress);
         }
-        (TResNet network, TResNetCheckpointInfo info) = TResNetCheckpoint.LoadModel(path);
-        using (network)
+        NetworkFiles.Loaded loaded = NetworkFiles.LoadWithInfo(path);
+        using (MultiLabelNetwork network = loaded.Network)
         {
-            IReadOnlyList<string>? classes = info.ClassNames is { } stored && stored.Count == network.ClassCount ? stored
+            IReadOnlyList<string>? classes = loaded.ClassNames is { } stored && stored.Count == network.ClassCount ? stored
                 : entry?.ClassNames is { } listed && listed.Count == network.ClassCount ? listed : null;
             if (classes is null)
             {
@@ -113,7 +113,7 @@ public static class MultiLabelTorchSharpCatalog
             }
             return OnnxExporter.Export(network, new OnnxExportOptions
             {
-                ImageSize = imageSize ?? entry?.ImageSize ?? info.ImageSize ?? NetworkDefaults.ImageSize,
+                ImageSize = imageSize ?? entry?.ImageSize ?? loaded.ImageSize ?? NetworkDefaults.ImageSize,
                 ClassNames = classes,
                 Threshold = threshold ?? entry?.Threshold ?? Evaluation.ThresholdOptions.DefaultThreshold,
             });

@@ -29,6 +29,10 @@ if (args.Length > 0 && args[0] == "heads")
 {
     return HeadBenchmark.Run(args[1..]);
 }
+if (args.Length > 0 && args[0] == "photos")
+{
+    return Miil.ML.Benchmarks.Photos.PhotoTransferBenchmark.Run(args[1..]);
+}
 if (args.Length > 0 && args[0] == "score")
 {
     return ScoringBenchmark.Run(args[1..]);

@@ -74,7 +74,7 @@ internal static class OnnxExporter
         string logits;
         using (no_grad())
         {
-            logits = network.ToOnnx(graph, OnnxModelContract.InputName);
+            logits = network.ToOnnx(graph, OnnxModelContract.InputName, options.ImageSize);
         }
         if (options.Precision == OnnxPrecision.Float16)
         {

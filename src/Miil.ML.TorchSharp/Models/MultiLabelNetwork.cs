@@ -69,8 +69,8 @@ public abstract class MultiLabelNetwork : nn.Module<Tensor, Tensor>
     /// <summary>A freshly initialised network of the same shape (family, variant, classes, head), on the CPU.</summary>
     internal abstract MultiLabelNetwork CreateTwin();
 
-    /// <summary>Adds the nodes that compute the logits from <paramref name="input"/> and returns the logits' value name.</summary>
-    internal abstract string ToOnnx(OnnxGraphBuilder graph, string input);
+    /// <summary>Adds the nodes that compute the logits from <paramref name="input"/> (images of <paramref name="imageSize"/>) and returns the logits' value name.</summary>
+    internal abstract string ToOnnx(OnnxGraphBuilder graph, string input, int imageSize);
 
     /// <summary>The input side must be a multiple of this (TResNet's space-to-depth stem: 4).</summary>
     internal abstract int InputSizeStep { get; }

@@ -13,11 +13,11 @@ public sealed record PretrainedModel
     /// <summary>The name its host uses: timm's <c>arch.tag</c>, or the MIIL file's name without <c>.pth</c>.</summary>
     public required string Name { get; init; }
 
-    /// <summary>The TResNet variant (M, L, XL, V2-L), as the host names it.</summary>
+    /// <summary>The variant (TResNet's M, L, XL, V2-L; ResNet-18, ResNet-50), as the host names it.</summary>
     public required string Variant { get; init; }
 
     /// <summary>The architecture, or null when this library cannot build it (see <see cref="Unsupported"/>).</summary>
-    public TResNetArchitecture? Architecture { get; init; }
+    public NetworkArchitecture? Architecture { get; init; }
 
     /// <summary>Why this library cannot load the weights; null when it can.</summary>
     public string? Unsupported { get; init; }
@@ -46,8 +46,8 @@ public sealed record PretrainedModel
     /// <summary>The decision threshold of the authors' inference script for a multi-label head (ASL's <c>infer.py</c>: 0.7; ML_Decoder's: 0.75, 0.97 for Open Images).</summary>
     public float Threshold { get; init; } = 0.7f;
 
-    /// <summary>Pixels in: every TResNet release scales RGB to [0, 1] with no mean or std (timm's cfg: mean 0, std 1).</summary>
-    internal ImagePreprocessing Preprocessing => ImagePreprocessing.Unnormalized(ImageSize);
+    /// <summary>Pixels in, as the weights expect them: TResNet's RGB in [0, 1] without mean or std; ResNet's ImageNet mean and std; ML.NET's BGR 0-255.</summary>
+    internal ImagePreprocessing Preprocessing => (Architecture ?? TResNetArchitecture.M).Preprocessing(ImageSize);
 
     /// <summary>What the weights were trained on, and the figure the host reports.</summary>
     public required string TrainedOn { get; init; }

@@ -1,4 +1,5 @@
 using Miil.ML.TorchSharp.Models;
+using Miil.ML.TorchSharp.Models.ResNet;
 using Miil.ML.TorchSharp.Models.TResNet;
 
 namespace Miil.ML.TorchSharp.Pretrained;
@@ -9,7 +10,8 @@ namespace Miil.ML.TorchSharp.Pretrained;
 /// among them, BatchNorm layout, Apache-2.0), the MIIL group's multi-label checkpoints from the ASL
 /// repository (<c>MODEL_ZOO.md</c>: MS-COCO and PASCAL-VOC heads, In-Place-ABN layout converted on load,
 /// MIT) and from the ML_Decoder repository (<c>MODEL_ZOO.md</c>: ML-Decoder heads on TResNet-M, TResNet-L
-/// (the V2 layout) and ML_Decoder's own XL, MIT).
+/// (the V2 layout) and ML_Decoder's own XL, MIT); and ResNets: ML.NET's ImageNet ResNet18 from its NuGet
+/// package, torchvision's and timm's on the hub.
 /// </summary>
 public static class PretrainedModels
 {
@@ -17,6 +19,7 @@ public static class PretrainedModels
     private const string Asl = "MIT (Alibaba-MIIL/ASL)";
     private const string AslZoo = "https://miil-public-eu.oss-eu-central-1.aliyuncs.com/model-zoo/ASL/";
     private const string MLDecoderLicense = "MIT (Alibaba-MIIL/ML_Decoder)";
+    private const string TorchVision = "BSD-3-Clause (torchvision's weights, republished by timm)";
     private const string MLDecoderZoo = "https://miil-public-eu.oss-eu-central-1.aliyuncs.com/model-zoo/ML_Decoder/";
 
     /// <summary>ML_Decoder's "TResNet-XL": bottleneck blocks in every stage, layers [3, 8, 34, 5], width 1.0 (no timm counterpart).</summary>
@@ -68,6 +71,13 @@ public static class PretrainedModels
         MLDecoderEntry("tresnet_xl_COCO_640_91_4", "ML-Decoder XL", MLDecoderXL, 640, CocoClassNames.Count, CocoClassNames, "MS-COCO 2014 with ML-Decoder: mAP 91.4", 0.75f),
         MLDecoderEntry("tresnet_m_open_images_200_groups_86_8", "M", TResNetArchitecture.M, 224, 9605, null,
             "Open Images V6 (9,605 classes, names in the file) with ML-Decoder, 200 groups: mAP 86.8", 0.97f) with { Head = ClassifierHead.MLDecoder(groups: 200) },
+        ResNetEntry("resnet18-mlnet", "ResNet-18 (ML.NET)", ResNetArchitecture.MLNetResNet18,
+            "ImageNet-1k, CNTK's ResNet18 recipe (layers [2, 2, 2, 3]); shipped without its classifier: a backbone to fine-tune",
+            "MIT (the Microsoft.ML.DnnImageFeaturizer.ResNet18 NuGet package)", PretrainedWeightsSource.NuGetPrefix + MLNetResNet18.Package + "/" + MLNetResNet18.Version),
+        ResNetEntry("resnet18.tv_in1k", "ResNet-18", ResNetArchitecture.ResNet18, "ImageNet-1k (torchvision's IMAGENET1K_V1: top-1 69.76%)", TorchVision, "hf-hub:timm/resnet18.tv_in1k"),
+        ResNetEntry("resnet50.tv_in1k", "ResNet-50", ResNetArchitecture.ResNet50, "ImageNet-1k (torchvision's IMAGENET1K_V1: top-1 76.13%)", TorchVision, "hf-hub:timm/resnet50.tv_in1k"),
+        ResNetEntry("resnet18.a1_in1k", "ResNet-18", ResNetArchitecture.ResNet18, "ImageNet-1k, timm's 'ResNet strikes back' A1 recipe (tested at 288 px)", Timm, "hf-hub:timm/resnet18.a1_in1k"),
+        ResNetEntry("resnet50.a1_in1k", "ResNet-50", ResNetArchitecture.ResNet50, "ImageNet-1k, timm's 'ResNet strikes back' A1 recipe (tested at 288 px)", Timm, "hf-hub:timm/resnet50.a1_in1k"),
         MLDecoderEntry("tresnet_l_stanford_card_96.41", "V2-L", TResNetArchitecture.V2L, 384, 196, null, "Stanford Cars (196 classes, single-label) with ML-Decoder: top-1 96.41%", 0.75f)
             with { IsMultiLabel = false },
     ];
@@ -102,6 +112,19 @@ public static class PretrainedModels
         TrainedOn = trainedOn,
         License = Asl,
         Source = AslZoo + name + ".pth",
+    };
+
+    private static PretrainedModel ResNetEntry(string name, string variant, ResNetArchitecture architecture, string trainedOn, string license, string source) => new()
+    {
+        Name = name,
+        Variant = variant,
+        Architecture = architecture,
+        ImageSize = 224,
+        ClassCount = 1000,
+        TrainedOn = trainedOn,
+        License = license,
+        Source = source,
+        Files = source.StartsWith(PretrainedWeightsSource.HubPrefix, StringComparison.Ordinal) ? HubFiles : [],
     };
 
     private static PretrainedModel MLDecoderEntry(string name, string variant, TResNetArchitecture architecture, int size, int classCount, IReadOnlyList<string>? classes,

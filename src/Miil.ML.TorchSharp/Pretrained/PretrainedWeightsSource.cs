@@ -13,6 +13,9 @@ internal static class PretrainedWeightsSource
     /// <summary>The prefix of a hub repository reference.</summary>
     public const string HubPrefix = "hf-hub:";
 
+    /// <summary>The prefix of a catalogue source that NuGet delivers (a package in the global packages folder).</summary>
+    public const string NuGetPrefix = "nuget:";
+
     private static readonly string[] HubFiles = ["model.safetensors", "pytorch_model.bin"];
 
     /// <summary>The local file for <paramref name="reference"/>, downloading it into the cache when needed; and the catalogue entry when it is one.</summary>
@@ -40,7 +43,9 @@ internal static class PretrainedWeightsSource
             }
             string path = model.Source.StartsWith(HubPrefix, StringComparison.Ordinal)
                 ? await FromHubAsync(model.Source[HubPrefix.Length..], model.Files, model.Sha256, hub, progress, cancellationToken).ConfigureAwait(false)
-                : (await hub.DownloadAsync(new Uri(model.Source), model.Sha256, progress, cancellationToken).ConfigureAwait(false)).Path;
+                : model.Source.StartsWith(NuGetPrefix, StringComparison.Ordinal)
+                    ? Models.ResNet.MLNetResNet18.Find()  // the one package source: where NuGet restored it
+                    : (await hub.DownloadAsync(new Uri(model.Source), model.Sha256, progress, cancellationToken).ConfigureAwait(false)).Path;
             return (path, model);
         }
         if (reference.StartsWith(HubPrefix, StringComparison.OrdinalIgnoreCase))

@@ -1,3 +1,5 @@
+using Miil.ML.Images;
+
 namespace Miil.ML.TorchSharp.Training;
 
 /// <summary>
@@ -21,6 +23,49 @@ internal static class Augmentation
 
     /// <summary>A generator for the image at <paramref name="position"/> of <paramref name="epoch"/>'s order, the same in every process.</summary>
     public static Random RandomFor(int seed, int epoch, long position) => StableRandom.Create((uint)seed, epoch, position);
+
+    /// <summary>
+    /// Brings one image decoded with <paramref name="preprocessing"/> (before its mean and std) to the
+    /// RGB planes in [0, 1] that <see cref="Apply"/> edits: its grey levels, clamps and fill colours are
+    /// those of 8-bit RGB. Nothing to do for TResNet's input (RGB, 1/255); ML.NET's ResNet18 reads BGR in
+    /// 0-255, which is divided by 255 and its outer planes swapped. <see cref="FromUnitRgb"/> goes back.
+    /// </summary>
+    public static void ToUnitRgb(Span<float> image, int size, ImagePreprocessing preprocessing)
+    {
+        Rescale(image, 1f / (255f * preprocessing.Scale));
+        SwapOuterPlanes(image, size, preprocessing);
+    }
+
+    /// <summary>The inverse of <see cref="ToUnitRgb"/>.</summary>
+    public static void FromUnitRgb(Span<float> image, int size, ImagePreprocessing preprocessing)
+    {
+        SwapOuterPlanes(image, size, preprocessing);
+        Rescale(image, 255f * preprocessing.Scale);
+    }
+
+    private static void Rescale(Span<float> image, float factor)
+    {
+        if (factor != 1f)
+        {
+            for (int i = 0; i < image.Length; i++)
+            {
+                image[i] *= factor;
+            }
+        }
+    }
+
+    private static void SwapOuterPlanes(Span<float> image, int size, ImagePreprocessing preprocessing)
+    {
+        if (preprocessing.ChannelOrder == ColorChannelOrder.Bgr)
+        {
+            int n = size * size;
+            Span<float> first = image[..n], last = image.Slice(2 * n, n);
+            for (int i = 0; i < n; i++)
+            {
+                (first[i], last[i]) = (last[i], first[i]);
+            }
+        }
+    }
 
     public static void Apply(Span<float> image, int size, AugmentationOptions options, Random random, float[] scratch)
     {

@@ -29,7 +29,8 @@ internal sealed class Batch
 /// <summary>
 /// Turns rows into batches: one image per row through the scorer's preprocessing (ImageAnalytics'
 /// squash resize and pixel extraction, in parallel slices), then augmentation per image in
-/// parallel on the [0, 1] pixels, then the network's mean and standard deviation. The next batch is prepared on a worker while the caller trains on the current one;
+/// parallel on RGB pixels in [0, 1] (whatever order and range the network reads), then the network's
+/// mean and standard deviation. The next batch is prepared on a worker while the caller trains on the current one;
 /// two batch buffers rotate, so memory is bounded by two batches whatever the data size.
 /// </summary>
 internal sealed class BatchLoader
@@ -141,7 +142,9 @@ internal sealed class BatchLoader
                     {
                         // Seeded by the position in the epoch's order: the draw depends on where the image is, not on which thread took it.
                         Random random = Augmentation.RandomFor(seed, epoch, positions[i]);
+                        Augmentation.ToUnitRgb(image, size, _preprocessor.Preprocessing);
                         Augmentation.Apply(image, size, augmentation!, random, scratch);
+                        Augmentation.FromUnitRgb(image, size, _preprocessor.Preprocessing);
                     }
                     finally
                     {

@@ -17,7 +17,7 @@ internal sealed class NetworkRecipe
     private readonly TResNetAslOptions _options;
     private readonly PretrainedModel? _named;
 
-    private NetworkRecipe(MLContext context, TResNetAslOptions options, TResNetArchitecture architecture, ClassifierHead head, PretrainedModel? named)
+    private NetworkRecipe(MLContext context, TResNetAslOptions options, NetworkArchitecture architecture, ClassifierHead head, PretrainedModel? named)
     {
         _context = context;
         _options = options;
@@ -27,7 +27,7 @@ internal sealed class NetworkRecipe
     }
 
     /// <summary>The architecture the run builds.</summary>
-    public TResNetArchitecture Architecture { get; }
+    public NetworkArchitecture Architecture { get; }
 
     /// <summary>The head the run builds: the options', or the named weights', or pooling.</summary>
     public ClassifierHead Head { get; }
@@ -43,20 +43,20 @@ internal sealed class NetworkRecipe
         {
             throw new ArgumentException($"Pretrained weights '{named.Name}' cannot be built by this library: {why}", nameof(TResNetAslOptions.PretrainedWeights));
         }
-        TResNetArchitecture architecture = (options.Architecture, named?.Architecture) switch
+        NetworkArchitecture architecture = (options.Architecture, named?.Architecture) switch
         {
-            (TResNetArchitecture given, TResNetArchitecture published) when given != published => throw new ArgumentException(
-                $"Pretrained weights '{named!.Name}' are a TResNet-{named.Variant} ({published}) but Architecture is {given}: leave Architecture unset (it follows the weights) or set TResNetArchitecture.{named.Variant}.",
+            (NetworkArchitecture given, NetworkArchitecture published) when !given.Equals(published) => throw new ArgumentException(
+                $"Pretrained weights '{named!.Name}' are a {published} but Architecture is {given}: leave Architecture unset (it follows the weights) or set the weights' (TResNetArchitecture.{named.Variant} for TResNet).",
                 nameof(TResNetAslOptions.Architecture)),
-            (TResNetArchitecture given, _) => given,
-            (null, TResNetArchitecture published) => published,
+            (NetworkArchitecture given, _) => given,
+            (null, NetworkArchitecture published) => published,
             _ => TResNetArchitecture.M,
         };
-        int multiple = TResNet.StemBlockSize;
+        int multiple = architecture.InputSizeStep;
         if (options.ImageSize % multiple != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(TResNetAslOptions.ImageSize), options.ImageSize,
-                $"ImageSize must be a multiple of {multiple} for TResNet (its space-to-depth stem takes {multiple} x {multiple} blocks).");
+                $"ImageSize must be a multiple of {multiple} for {architecture.Family} (its space-to-depth stem takes {multiple} x {multiple} blocks).");
         }
         return new NetworkRecipe(context, options, architecture, options.Head ?? named?.Head ?? ClassifierHead.Pooling, named);
     }
@@ -80,14 +80,13 @@ internal sealed class NetworkRecipe
     /// <summary>The network for <paramref name="classCount"/> classes with the starting weights loaded.</summary>
     public MultiLabelNetwork Create(int classCount, string? weights)
     {
-        var model = new TResNet(Architecture, classCount, head: Head);
+        MultiLabelNetwork model = Architecture.Create(classCount, Head);
         if (weights is not null)
         {
             try
             {
-                TResNetCheckpointInfo info = TResNetCheckpoint.Load(model, weights);
-                ContextLog.Info(_context, _options.TrainerName, $"Pretrained weights from '{_options.PretrainedWeights}' ({weights}; {info.Layout} layout"
-                    + (info.HeadReplaced ? $"; of the head, {info.SkippedKeys.Count} tensors start fresh for {classCount} classes ({Head})" : "") + ").");
+                model.LoadWeights(weights);
+                ContextLog.Info(_context, _options.TrainerName, $"Pretrained weights from '{_options.PretrainedWeights}' ({weights}) in {Architecture} with a {Head} head for {classCount} classes.");
             }
             catch
             {

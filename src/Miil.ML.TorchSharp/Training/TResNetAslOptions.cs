@@ -19,11 +19,13 @@ namespace Miil.ML.TorchSharp.Training;
 public sealed record TResNetAslOptions
 {
     /// <summary>
-    /// The network. Default null: the architecture of <see cref="PretrainedWeights"/> when they name a
-    /// published model (as timm infers it from the name), otherwise <see cref="TResNetArchitecture.M"/>.
-    /// Set it with named weights and the two must agree.
+    /// The network: a <see cref="TResNetArchitecture"/> (TResNet, TResNet-V2), or a
+    /// <see cref="Models.ResNet.ResNetArchitecture"/> (torchvision's ResNet, ML.NET's ImageNet ResNet18).
+    /// Default null: the architecture of <see cref="PretrainedWeights"/> when they name a published model
+    /// (as timm infers it from the name), otherwise <see cref="TResNetArchitecture.M"/>. Set it with named
+    /// weights and the two must agree.
     /// </summary>
-    public TResNetArchitecture? Architecture { get; set; }
+    public NetworkArchitecture? Architecture { get; set; }
 
     /// <summary>
     /// The head on the network's spatial features: <see cref="ClassifierHead.Pooling"/> (the TResNet and

@@ -54,14 +54,14 @@ public sealed class ImageScoringTests
             using var reference = new OnnxImageScorer(ml, File.ReadAllBytes(onnx));
             (float[] expected, bool[] decisions) = reference.Score(rows.Select(r => r.ImagePath).ToList());
             Assert.HasCount(rows.Length, results);
-            Assert.IsLessThanOrEqualTo(1e-5, expected.Zip(results.SelectMany(r => r.Score)).Max(p => Math.Abs(p.First - p.Second)));
+            Bounds.AtMost(1e-5, Bounds.MaxAbsDifference(expected, results.SelectMany(r => r.Score)));
             CollectionAssert.AreEqual(decisions, results.SelectMany(r => r.PredictedLabels).ToArray());
             CollectionAssert.AreEqual(rows.Select(r => r.Labels).ToArray(), results.Select(r => r.Labels).ToArray(), "other columns pass through in order");
 
             // Leaving early disposes the cursor with a batch still being read ahead.
             using ImageScoringTransformer prefetching = ml.MultiLabel().ScoreImages(onnx, "ImagePath", batchSize: 8).Fit(data);
             Scored[] firstTwo = ml.Data.CreateEnumerable<Scored>(prefetching.Transform(data), reuseRowObject: false).Take(2).ToArray();
-            Assert.IsLessThanOrEqualTo(1e-5, expected.Take(10).Zip(firstTwo.SelectMany(r => r.Score)).Max(p => Math.Abs(p.First - p.Second)));
+            Bounds.AtMost(1e-5, Bounds.MaxAbsDifference(expected.Take(10), firstTwo.SelectMany(r => r.Score)));
 
             foreach (string column in new[] { "Score", "PredictedLabels" })
             {
@@ -86,13 +86,13 @@ public sealed class ImageScoringTests
             IDataView images = ml.Transforms.LoadImages("Image", "", "ImagePath").Fit(data).Transform(data);
             using ImageScoringTransformer byImage = ml.MultiLabel().ScoreImages(onnx, new ImageScoringOptions { ImageColumnName = "Image", BatchSize = 3 }).Fit(images);
             float[] fromImages = ml.Data.CreateEnumerable<Scored>(byImage.Transform(images), reuseRowObject: false).SelectMany(r => r.Score).ToArray();
-            Assert.IsLessThanOrEqualTo(1e-5, fromPaths.Zip(fromImages).Max(p => Math.Abs(p.First - p.Second)));
+            Bounds.AtMost(1e-5, Bounds.MaxAbsDifference(fromPaths, fromImages));
 
             string zip = scratch.File("images.zip");
             ml.Model.Save(byImage, images.Schema, zip);
             ITransformer loaded = new MLContext(seed: 1).Model.Load(zip, out _);
             float[] stock = ml.Data.CreateEnumerable<Scored>(loaded.Transform(images), reuseRowObject: false).SelectMany(r => r.Score).ToArray();
-            Assert.IsLessThanOrEqualTo(1e-5, fromImages.Zip(stock).Max(p => Math.Abs(p.First - p.Second)), "image-column model after a stock load");
+            Bounds.AtMost(1e-5, Bounds.MaxAbsDifference(fromImages, stock), "image-column model after a stock load");
         }
     }
 
@@ -108,7 +108,7 @@ public sealed class ImageScoringTests
             using PredictionEngine<Row, Scored> engine = ml.Model.CreatePredictionEngine<Row, Scored>(scorer);
             Scored one = engine.Predict(rows[3]);
             float[] batched = ml.Data.CreateEnumerable<Scored>(scorer.Transform(data), reuseRowObject: false).ElementAt(3).Score;
-            Assert.IsLessThanOrEqualTo(1e-5, batched.Zip(one.Score).Max(p => Math.Abs(p.First - p.Second)));
+            Bounds.AtMost(1e-5, Bounds.MaxAbsDifference(batched, one.Score));
             Assert.AreEqual(rows[3].Labels, one.Labels);
         }
     }
@@ -177,13 +177,13 @@ public sealed class ImageScoringTests
             var plain = new MLContext(seed: 1);
             ITransformer loaded = plain.Model.Load(zip, out _);
             Scored[] stock = plain.Data.CreateEnumerable<Scored>(loaded.Transform(plain.Data.LoadFromEnumerable(rows)), reuseRowObject: false).ToArray();
-            Assert.IsLessThanOrEqualTo(1e-5, ours.Zip(stock.SelectMany(r => r.Score)).Max(p => Math.Abs(p.First - p.Second)), "after a stock load");
+            Bounds.AtMost(1e-5, Bounds.MaxAbsDifference(ours, stock.SelectMany(r => r.Score)), "after a stock load");
             CollectionAssert.AreEqual(rows.Select(r => r.Labels).ToArray(), stock.Select(r => r.Labels).ToArray());
 
             using ImageScoringTransformer ourLoad = plain.MultiLabel().LoadModel(zip, new ImageScoringOptions { ImageColumnName = "ImagePath", BatchSize = 3 });
             IDataView again = ourLoad.Transform(plain.Data.LoadFromEnumerable(rows));
             float[] rebuilt = plain.Data.CreateEnumerable<Scored>(again, reuseRowObject: false).SelectMany(r => r.Score).ToArray();
-            Assert.IsLessThanOrEqualTo(1e-5, ours.Zip(rebuilt).Max(p => Math.Abs(p.First - p.Second)), "after our load");
+            Bounds.AtMost(1e-5, Bounds.MaxAbsDifference(ours, rebuilt), "after our load");
             VBuffer<ReadOnlyMemory<char>> names = default;
             again.Schema["Score"].GetSlotNames(ref names);
             CollectionAssert.AreEqual(SyntheticShapes.ClassNames(5).ToArray(), names.DenseValues().Select(n => n.ToString()).ToArray(), "slot names come back");
@@ -194,7 +194,7 @@ public sealed class ImageScoringTests
             var third = new MLContext(seed: 2);
             ITransformer reloaded = third.Model.Load(resaved, out _);
             float[] resavedScores = third.Data.CreateEnumerable<Scored>(reloaded.Transform(third.Data.LoadFromEnumerable(rows)), reuseRowObject: false).SelectMany(r => r.Score).ToArray();
-            Assert.IsLessThanOrEqualTo(1e-5, ours.Zip(resavedScores).Max(p => Math.Abs(p.First - p.Second)), "our load saves again as stock transforms that score the same");
+            Bounds.AtMost(1e-5, Bounds.MaxAbsDifference(ours, resavedScores), "our load saves again as stock transforms that score the same");
         }
     }
 

@@ -79,7 +79,7 @@ public sealed class StockChainParityTests
         StockScored[] expected = ml.Data.CreateEnumerable<StockScored>(stock, reuseRowObject: false).ToArray();
         float[] stockScores = expected.SelectMany(e => e.Score).ToArray();
         Assert.HasCount(stockScores.Length, scores);
-        Assert.IsLessThanOrEqualTo(1e-5, stockScores.Zip(scores).Max(p => Math.Abs(p.First - p.Second)), $"{name}: batched vs stock chain");
+        Bounds.AtMost(1e-5, Bounds.MaxAbsDifference(stockScores, scores), $"{name}: batched vs stock chain");
         CollectionAssert.AreEqual(expected.SelectMany(e => e.PredictedLabels).ToArray(), decisions, name);
 
         // The scorer's saved chain (what a plain Model.Load runs) normalises the same way.
@@ -88,7 +88,7 @@ public sealed class StockChainParityTests
         ml.Model.Save(transformer, data.Schema, zip);
         ITransformer loaded = new MLContext(seed: 1).Model.Load(zip, out _);
         float[] saved = ml.Data.CreateEnumerable<StockScored>(loaded.Transform(data), reuseRowObject: false).SelectMany(e => e.Score).ToArray();
-        Assert.IsLessThanOrEqualTo(1e-5, saved.Zip(scores).Max(p => Math.Abs(p.First - p.Second)), $"{name}: batched vs saved chain");
+        Bounds.AtMost(1e-5, Bounds.MaxAbsDifference(saved, scores), $"{name}: batched vs saved chain");
     }
 
     [TestMethod]
@@ -102,7 +102,7 @@ public sealed class StockChainParityTests
         using var plain = new OnnxImageScorer(ml, ContractModels.Tiny(5, Size));
         using var imagenet = new OnnxImageScorer(ml, ContractModels.Tiny(5, Size, preprocessing: ImagePreprocessing.ImageNet(Size)));
         float[] a = plain.Score(paths).Scores, b = imagenet.Score(paths).Scores;
-        Assert.IsGreaterThan(1e-3, a.Zip(b).Max(p => Math.Abs(p.First - p.Second)));
+        Assert.IsGreaterThan(1e-3, Bounds.MaxAbsDifference(a, b));
     }
 
     [TestMethod]

@@ -50,8 +50,8 @@ public sealed class OnnxExporterTests
             float[] logits = results.Single(r => r.Name == OnnxModelContract.LogitsName).AsTensor<float>().ToArray();
             (double[] expected, _) = Golden.Array(c.GetProperty("expected_logits"));
             Assert.HasCount(expected.Length, logits);
-            double worst = expected.Zip(logits).Max(p => Math.Abs(p.First - p.Second));
-            Assert.IsLessThanOrEqualTo(1e-4, worst, $"input {string.Join("x", shape)}: max abs error {worst:E2}");
+            double worst = Bounds.MaxAbsDifference(expected, logits);
+            Bounds.AtMost(1e-4, worst, $"input {string.Join("x", shape)}: max abs error {worst:E2}");
             AssertParity(model, size, batch: 3, seed: size);
         }
         Assert.IsGreaterThan(0, square, "the golden cases include square inputs");
@@ -87,7 +87,7 @@ public sealed class OnnxExporterTests
         string[] float32 = proto.Graph.Initializer.Where(i => i.DataType == (int)global::Onnx.TensorProto.Types.DataType.Float).Select(i => i.Name).ToArray();
         CollectionAssert.AreEqual(new[] { "thresholds" }, float32);
         Assert.IsGreaterThan(10, proto.Graph.Initializer.Count(i => i.DataType == (int)global::Onnx.TensorProto.Types.DataType.Float16));
-        Assert.IsLessThan(0.6 * full.Length, (double)half.Length, "about half the bytes");
+        Bounds.Below(0.6 * full.Length, (double)half.Length, "about half the bytes");
 
         using Tensor input = rand([3, 3, 64, 64], generator: new Generator(10));
         float[] Scores(byte[] onnx)
@@ -99,8 +99,8 @@ public sealed class OnnxExporterTests
             return results.Single(r => r.Name == OnnxModelContract.ScoreName).AsTensor<float>().ToArray();
         }
         float[] a = Scores(full), b = Scores(half);
-        double worst = a.Zip(b).Max(p => Math.Abs(p.First - p.Second));
-        Assert.IsLessThanOrEqualTo(1e-2, worst, $"max |score difference| {worst:E2}");
+        double worst = Bounds.MaxAbsDifference(a, b);
+        Bounds.AtMost(1e-2, worst, $"max |score difference| {worst:E2}");
         Assert.AreEqual(ImagePreprocessing.Unnormalized(64), MultiLabelOnnxModel.Read(half, "the float16 export").Preprocessing, "the contract is unchanged");
     }
 
@@ -151,11 +151,11 @@ public sealed class OnnxExporterTests
             using Tensor p = model.forward(x).sigmoid();
             expected = p.data<float>().ToArray();
         }
-        Assert.IsLessThanOrEqualTo(1e-5, expected.Zip(scores).Max(p => Math.Abs(p.First - p.Second)), "scored with the recorded mean and std");
+        Bounds.AtMost(1e-5, Bounds.MaxAbsDifference(expected, scores), "scored with the recorded mean and std");
 
         // Scored without them, the same images give other numbers: the record is what makes them right.
         using var unnormalized = new OnnxImageScorer(ml, OnnxExporter.Export(model, new OnnxExportOptions { ImageSize = size }));
-        Assert.IsGreaterThan(1e-4, unnormalized.Score(paths).Scores.Zip(expected).Max(p => Math.Abs(p.First - p.Second)));
+        Assert.IsGreaterThan(1e-4, Bounds.MaxAbsDifference(unnormalized.Score(paths).Scores, expected));
     }
 
     [TestMethod]
@@ -171,7 +171,7 @@ public sealed class OnnxExporterTests
     private static void AssertParity(TResNet model, int size, int batch, int seed) => AssertParity(model, size, batch, seed, RelativeTolerance);
 
     /// <summary>The exported graph through ONNX Runtime against the network's own eval forward: max|a - b| / max|b| within <paramref name="tolerance"/>.</summary>
-    internal static void AssertParity(TResNet model, int size, int batch, int seed, double tolerance)
+    internal static void AssertParity(Miil.ML.TorchSharp.Models.MultiLabelNetwork model, int size, int batch, int seed, double tolerance)
     {
         model.eval();
         float[] thresholds = Enumerable.Range(0, model.ClassCount).Select(i => 0.3f + 0.05f * i).ToArray();
@@ -192,9 +192,9 @@ public sealed class OnnxExporterTests
         bool[] predicted = results.Single(r => r.Name == OnnxModelContract.PredictedLabelsName).AsTensor<bool>().ToArray();
 
         double scale = expected.Max(v => Math.Abs(v));
-        double worst = expected.Zip(logitsOut).Max(p => Math.Abs(p.First - p.Second));
+        double worst = Bounds.MaxAbsDifference(expected, logitsOut);
 
-        Assert.IsLessThanOrEqualTo(tolerance, worst / scale, $"{model.Architecture} ({model.Head}) at {size}: relative error {worst / scale:E2}");
+        Bounds.AtMost(tolerance, worst / scale, $"{model.Describe()} at {size}: relative error {worst / scale:E2}");
         for (int i = 0; i < scores.Length; i++)
         {
             Assert.AreEqual(1 / (1 + Math.Exp(-logitsOut[i])), scores[i], 1e-6);

@@ -156,7 +156,7 @@ public sealed class TResNetGoldenTests
     private static void AssertClose(double[] expected, double[] actual, string what)
     {
         Assert.HasCount(expected.Length, actual, what);
-        double worst = expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second));
-        Assert.IsLessThanOrEqualTo(Tolerance, worst, $"{what}: max abs error {worst:E3}");
+        double worst = Bounds.MaxAbsDifference(expected, actual);
+        Bounds.AtMost(Tolerance, worst, $"{what}: max abs error {worst:E3}");
     }
 }

@@ -1,3 +1,5 @@
+using Miil.ML.TorchSharp.Models.ResNet;
+using Miil.ML.Images;
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -31,7 +33,15 @@ public sealed class PretrainedWeightsTests
         {
             Assert.IsTrue(m.Architecture is not null ^ m.Unsupported is not null, $"{m.Name}: an architecture or a reason");
             Assert.IsTrue(m.ImageSize % 32 == 0 && m.ClassCount > 0 && m.License.Length > 0 && m.Source.Length > 0, m.Name);
-            Assert.AreEqual(0f, m.Preprocessing.Mean.Max(), $"{m.Name}: TResNet releases use no mean");
+            // Each family's weights expect its own input: TResNet 0-1 RGB without a mean, torchvision and timm
+            // ResNets the ImageNet mean and std, ML.NET's ResNet18 BGR 0-255 (its mean image is in the network).
+            ImagePreprocessing expected = m.Architecture!.Preprocessing(m.ImageSize);
+            Assert.AreEqual(expected.ChannelOrder, m.Preprocessing.ChannelOrder, m.Name);
+            Assert.AreEqual(expected.Scale, m.Preprocessing.Scale, m.Name);
+            CollectionAssert.AreEqual(expected.Mean.ToArray(), m.Preprocessing.Mean.ToArray(), m.Name);
+            CollectionAssert.AreEqual(expected.Std.ToArray(), m.Preprocessing.Std.ToArray(), m.Name);
+            Assert.AreEqual(m.Architecture is TResNetArchitecture or ResNetArchitecture { IsMLNet: true }, m.Preprocessing.Mean.All(v => v == 0),
+                $"{m.Name}: only TResNet and ML.NET's ResNet18 (its mean image is in the network) take no mean");
             if (m.ClassNames is { } names)
             {
                 Assert.HasCount(m.ClassCount, names, m.Name);
@@ -48,7 +58,7 @@ public sealed class PretrainedWeightsTests
         using var cache = new ScratchDirectory();
         using var client = new HubClient(new HubOptions { CacheDirectory = cache.Path, Offline = true });
         Assert.IsTrue(PretrainedModels.All.All(m => m.Unsupported is null), "TResNet-V2 and ML-Decoder's zoo are built now");
-        Assert.IsTrue(PretrainedModels.Find("tresnet_v2_l.miil_in21k")!.Architecture!.IsV2);
+        Assert.IsTrue(((TResNetArchitecture)PretrainedModels.Find("tresnet_v2_l.miil_in21k")!.Architecture!).IsV2);
         foreach (string zoo in new[] { "tresnet_m_COCO_224_84_2", "tresnet_l_COCO__448_90_0", "tresnet_xl_COCO_640_91_4", "tresnet_m_open_images_200_groups_86_8", "tresnet_l_stanford_card_96.41" })
         {
             Assert.IsTrue(PretrainedModels.Find(zoo)?.Head?.IsMLDecoder, zoo);
@@ -164,7 +174,7 @@ public sealed class PretrainedWeightsTests
         using var scratch = new ScratchDirectory();
         TResNetAslOptions options = set.Options(epochs: 1);
         string own = scratch.File("own.safetensors");
-        using (var source = new TResNet(options.Architecture!, ShapesSet.Classes))
+        using (var source = new TResNet((TResNetArchitecture)options.Architecture!, ShapesSet.Classes))
         {
             TResNetCheckpoint.Save(source, own, SyntheticShapesClassNames(), imageSize: 32);
         }

@@ -1,3 +1,4 @@
+using Miil.ML.Images;
 using Miil.ML.TorchSharp.Training;
 
 namespace Miil.ML.TorchSharp.Tests.Training;
@@ -66,5 +67,46 @@ public sealed class AugmentationTests
         Assert.AreEqual(Augmentation.RandomFor(1, 2, 3).Next(), Augmentation.RandomFor(1, 2, 3).Next());
         Assert.AreNotEqual(Augmentation.RandomFor(1, 2, 3).Next(), Augmentation.RandomFor(1, 2, 4).Next());
         Assert.AreNotEqual(Augmentation.RandomFor(1, 2, 3).Next(), Augmentation.RandomFor(1, 3, 3).Next());
+    }
+
+    /// <summary>
+    /// ML.NET's ResNet18 reads BGR in 0-255; augmentation must edit the same picture it edits for TResNet's
+    /// RGB in [0, 1] (before the fix its clamps to [0, 1] and its grey fill wiped such images out). Every
+    /// operation, on the same 8-bit picture in both forms: the results agree within float rounding of the
+    /// divide by 255 and back (255 x a few ulp of 1).
+    /// </summary>
+    [TestMethod]
+    public void EveryOperationEditsBgrIn0To255AsItEditsRgbIn0To1()
+    {
+        var scratch = new float[Size * Size];
+        int n = Size * Size;
+        float[] unit = Gradient().Select(v => MathF.Round(v * 255) / 255).ToArray();
+        var mlnet = new ImagePreprocessing { ImageSize = Size, ChannelOrder = ColorChannelOrder.Bgr, Scale = 1f };
+        foreach (Augmentation.Operation operation in Enum.GetValues<Augmentation.Operation>())
+        {
+            float[] rgb = (float[])unit.Clone();
+            // The same picture as ML.NET's ResNet18 reads it: planes blue, green, red, in 0-255.
+            float[] bgr = [.. unit.Skip(2 * n).Take(n), .. unit.Skip(n).Take(n), .. unit.Take(n)];
+            for (int i = 0; i < bgr.Length; i++)
+            {
+                bgr[i] = MathF.Round(bgr[i] * 255);
+            }
+            Augmentation.Run(operation, 0.6, 1, rgb, Size, scratch);
+            Augmentation.ToUnitRgb(bgr, Size, mlnet);
+            Augmentation.Run(operation, 0.6, 1, bgr, Size, scratch);
+            Augmentation.FromUnitRgb(bgr, Size, mlnet);
+            for (int c = 0; c < 3; c++)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    float expected = 255 * rgb[(2 - c) * n + i], actual = bgr[c * n + i];
+                    Assert.AreEqual(expected, actual, 1e-3, $"{operation}: plane {c}, pixel {i}");
+                }
+            }
+        }
+        var tresnet = ImagePreprocessing.Unnormalized(Size);
+        float[] same = (float[])unit.Clone();
+        Augmentation.ToUnitRgb(same, Size, tresnet);
+        CollectionAssert.AreEqual(unit, same, "TResNet's input is already RGB in [0, 1]");
     }
 }

@@ -103,7 +103,7 @@ public sealed class MixedPrecisionTests
             double scale = exact.Buffers[name].abs().max().item<double>();
             double allowed = 2 * (rounded.Buffers[name] - exact.Buffers[name]).abs().max().item<double>() + BFloat16UnitRoundoff * scale;
             double distance = (buffer.to(ScalarType.Float64) - exact.Buffers[name]).abs().max().item<double>();
-            Assert.IsLessThanOrEqualTo(allowed, distance, $"{name}: the master's running mean");
+            Bounds.AtMost(allowed, distance, $"{name}: the master's running mean");
             Assert.IsGreaterThan(allowed, scale, $"{name}: the statistics moved by more than the bound");
         }
     }
@@ -127,7 +127,7 @@ public sealed class MixedPrecisionTests
             Tensor gradient = gradients[i] ?? throw new AssertFailedException($"{names[i]}: no gradient");
             Assert.AreEqual(ScalarType.Float32, gradient.dtype, names[i]);
             double error = RoundingEmulation.RelativeError(gradient, exact.Gradients[i]);
-            Assert.IsLessThanOrEqualTo(bound, error, $"{precision} {names[i]}: relative error of the gradient against float64");
+            Bounds.AtMost(bound, error, $"{precision} {names[i]}: relative error of the gradient against float64");
         }
     }
 
@@ -155,7 +155,7 @@ public sealed class MixedPrecisionTests
         float[] a = model.Transform(s_set.Validation).GetColumn<float[]>("Score").SelectMany(v => v).ToArray();
         float[] b = halfScorer.Transform(s_set.Validation).GetColumn<float[]>("Score").SelectMany(v => v).ToArray();
         Assert.HasCount(a.Length, b);
-        Assert.IsLessThanOrEqualTo(1e-2, a.Zip(b).Max(p => Math.Abs(p.First - p.Second)));
+        Bounds.AtMost(1e-2, Bounds.MaxAbsDifference(a, b));
     }
 
     [TestMethod]

@@ -15,7 +15,7 @@ internal sealed class ConvNormAct : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     // Registered as "0" and "1" (the reference's keys); the attribute tells TorchSharp these fields are those.
     [ComponentName(Name = "0")]
-    private readonly Conv2d _conv;
+    private readonly AlignedConv2d _conv;
 
     [ComponentName(Name = "1")]
     private readonly BatchNormAct2d _norm;
@@ -27,7 +27,7 @@ internal sealed class ConvNormAct : nn.Module<Tensor, Tensor>, IOnnxExportable
     public ConvNormAct(long inChannels, long outChannels, long kernelSize, double? leakySlope)
         : base(nameof(ConvNormAct))
     {
-        _conv = nn.Conv2d(inChannels, outChannels, kernel_size: kernelSize, stride: 1, padding: kernelSize / 2, bias: false);
+        _conv = new AlignedConv2d(inChannels, outChannels, kernelSize, stride: 1, padding: kernelSize / 2);
         _norm = new BatchNormAct2d(outChannels, leakySlope);
         register_module("0", _conv);
         register_module("1", _norm);
@@ -46,16 +46,5 @@ internal sealed class ConvNormAct : nn.Module<Tensor, Tensor>, IOnnxExportable
 
     public override Tensor forward(Tensor x) => _norm.call(_conv.call(x));
 
-    public string ToOnnx(OnnxGraphBuilder graph, string input)
-    {
-        (Tensor weight, Tensor bias) = _norm.FoldInto(_conv.weight!);
-        using (weight)
-        using (bias)
-        {
-            long k = _conv.weight!.shape[2];
-            string y = graph.Node("Conv", "conv", [input, OnnxTensors.Initializer(graph, "conv.weight", weight), OnnxTensors.Initializer(graph, "conv.bias", bias)],
-                OnnxGraphBuilder.Ints("kernel_shape", k, k), OnnxGraphBuilder.Ints("pads", k / 2, k / 2, k / 2, k / 2), OnnxGraphBuilder.Ints("strides", 1, 1));
-            return _norm.LeakySlope is double slope ? graph.Node("LeakyRelu", "act", [y], OnnxGraphBuilder.Float("alpha", (float)slope)) : y;
-        }
-    }
+    public string ToOnnx(OnnxGraphBuilder graph, string input) => OnnxTensors.ConvNorm(graph, _conv, _norm, input);
 }

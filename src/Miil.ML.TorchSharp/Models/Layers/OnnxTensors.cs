@@ -16,6 +16,28 @@ internal static class OnnxTensors
     }
 
     /// <summary>
+    /// A convolution with the batch norm after it folded in (in float64; <see cref="BatchNormAct2d.FoldInto"/>),
+    /// then the norm's activation: ReLU for a slope of 0, LeakyReLU for another, none for null.
+    /// </summary>
+    public static string ConvNorm(OnnxGraphBuilder graph, AlignedConv2d conv, BatchNormAct2d norm, string input)
+    {
+        (Tensor weight, Tensor bias) = norm.FoldInto(conv.Weight);
+        using (weight)
+        using (bias)
+        {
+            long kh = conv.Weight.shape[2], kw = conv.Weight.shape[3], padding = conv.Padding;
+            string y = graph.Node("Conv", "conv", [input, Initializer(graph, "conv.weight", weight), Initializer(graph, "conv.bias", bias)],
+                OnnxGraphBuilder.Ints("kernel_shape", kh, kw), OnnxGraphBuilder.Ints("pads", padding, padding, padding, padding), OnnxGraphBuilder.Ints("strides", conv.Stride, conv.Stride));
+            return norm.LeakySlope switch
+            {
+                null => y,
+                0 => graph.Node("Relu", "act", [y]),
+                double slope => graph.Node("LeakyRelu", "act", [y], OnnxGraphBuilder.Float("alpha", (float)slope)),
+            };
+        }
+    }
+
+    /// <summary>
     /// A linear map over the last axis of an input of any rank (Gemm takes two): MatMul by the transposed
     /// weight (transposed here, so the graph holds it as MatMul wants it) and Add of the bias.
     /// </summary>

@@ -145,7 +145,7 @@ public sealed class TResNet : MultiLabelNetwork
 
     internal override MultiLabelNetwork CreateTwin() => new TResNet(Architecture, ClassCount, BottleneckFeatures, InChannels, Head);
 
-    internal override string ToOnnx(OnnxGraphBuilder graph, string input) => head.ToOnnx(graph, body.ToOnnx(graph, input));
+    internal override string ToOnnx(OnnxGraphBuilder graph, string input, int imageSize) => head.ToOnnx(graph, body.ToOnnx(graph, input));
 
     internal override string HeadModuleName => nameof(head);
 
@@ -214,6 +214,9 @@ public sealed class TResNet : MultiLabelNetwork
             {
                 case Conv2d conv:
                     nn.init.kaiming_normal_(conv.weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.LeakyReLU);
+                    break;
+                case AlignedConv2d conv:
+                    nn.init.kaiming_normal_(conv.Weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.LeakyReLU);
                     break;
                 case BatchNormAct2d norm:
                     norm.Weight.fill_(Scalars.One);

@@ -6,7 +6,7 @@ namespace Miil.ML.TorchSharp.Models.TResNet;
 /// <see cref="L"/>, <see cref="XL"/> are the paper's, <see cref="V2L"/> timm's <c>tresnet_v2_l</c>, and
 /// <see cref="Custom"/> builds any other (tests use tiny ones).
 /// </summary>
-public sealed record TResNetArchitecture
+public sealed record TResNetArchitecture : NetworkArchitecture
 {
     private TResNetArchitecture(string name, int[] layers, double widthFactor, bool v2)
     {
@@ -46,8 +46,18 @@ public sealed record TResNetArchitecture
     /// <summary>Base planes: int(64 x width), truncated as the reference does (V2: down to a multiple of 8, as timm does).</summary>
     public int Planes => IsV2 ? (int)(64 * WidthFactor) / 8 * 8 : (int)(64 * WidthFactor);
 
+    /// <inheritdoc />
+    public override string Family => nameof(TResNet);
+
     /// <summary>Width of the pooled features the head sees: 32 x planes.</summary>
-    public int FeatureCount => Planes * 8 * Bottleneck.Expansion;
+    public override int FeatureCount => Planes * 8 * Bottleneck.Expansion;
+
+    internal override int InputSizeStep => TResNet.StemBlockSize;
+
+    internal override MultiLabelNetwork Create(int classCount, ClassifierHead head) => new TResNet(this, classCount, head: head);
+
+    /// <summary>TResNet's: RGB squashed to the side, scaled to [0, 1], no mean/std (every TResNet release's).</summary>
+    internal override Miil.ML.Images.ImagePreprocessing Preprocessing(int imageSize) => Miil.ML.Images.ImagePreprocessing.Unnormalized(imageSize);
 
     /// <summary>Any other variant.</summary>
     /// <param name="layers">Blocks in each of the four stages.</param>
@@ -79,7 +89,7 @@ public sealed record TResNetArchitecture
 
     /// <summary>The variant by name ("M", "L", "XL", "V2-L" or "V2L"; case-insensitive).</summary>
     /// <exception cref="ArgumentException">Unknown name.</exception>
-    public static TResNetArchitecture FromName(string name) => name?.ToUpperInvariant() switch
+    public static new TResNetArchitecture FromName(string name) => name?.ToUpperInvariant() switch
     {
         "M" => M,
         "L" => L,

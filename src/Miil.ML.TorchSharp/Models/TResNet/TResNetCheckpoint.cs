@@ -51,8 +51,14 @@ internal static partial class TResNetCheckpoint
     /// <exception cref="CheckpointFormatException">The file cannot be read or is not a TResNet.</exception>
     public static (TResNet Model, TResNetCheckpointInfo Info) LoadModel(string path, int? classCount = null, TResNetLoadOptions? options = null)
     {
-        options ??= new TResNetLoadOptions();
         using CheckpointFile.Contents contents = CheckpointFile.Read(path);
+        return LoadModel(path, contents, classCount, options);
+    }
+
+    /// <summary><see cref="LoadModel(string, int?, TResNetLoadOptions?)"/> of a file already read.</summary>
+    public static (TResNet Model, TResNetCheckpointInfo Info) LoadModel(string path, CheckpointFile.Contents contents, int? classCount = null, TResNetLoadOptions? options = null)
+    {
+        options ??= new TResNetLoadOptions();
         TResNetCheckpointMetadata? ours = OwnMetadata(path, contents);
         IReadOnlyDictionary<string, Tensor> keys = MiilNamed(contents.StateDict);
         TResNetArchitecture architecture = ours?.ToArchitecture() ?? InferArchitecture(path, keys);
@@ -152,39 +158,8 @@ internal static partial class TResNetCheckpoint
             }
         }
 
-        // A classifier of another class count is not loaded: the model keeps its fresh classifier. The rest
-        // of the head (a bottleneck head's embedding) does not depend on the classes and is loaded.
-        // A head of another kind (an ML-Decoder checkpoint under a pooling head, or the reverse) is not
-        // loaded either: the body is what transfers. Of an ML-Decoder head of another class count, the
-        // projection and the decoder layer are kept; new queries and a new group FC are not.
-        var skipped = new List<string>();
-        bool headDiffers = unknown.Any(IsHeadKey)
-            || target.Where(kv => IsHeadKey(kv.Key)).Any(kv => source.TryGetValue(kv.Key, out Tensor? s) ? !s.shape.SequenceEqual(kv.Value.shape) : !kv.Key.EndsWith(".num_batches_tracked", StringComparison.Ordinal));
-        if (headDiffers)
-        {
-            foreach (string key in source.Keys.Where(k => IsHeadKey(k) && !target[k].shape.SequenceEqual(source[k].shape)).ToList())
-            {
-                skipped.Add(key);
-                source.Remove(key);
-            }
-            skipped.AddRange(unknown.Where(IsHeadKey));
-            unknown.RemoveAll(IsHeadKey);
-        }
-
-        var missing = target.Keys
-            .Where(k => !source.ContainsKey(k) && !k.EndsWith(".num_batches_tracked", StringComparison.Ordinal) && !(headDiffers && IsHeadKey(k)))
-            .ToList();
-        var wrongShape = source
-            .Where(kv => !kv.Value.shape.SequenceEqual(target[kv.Key].shape))
-            .Select(kv => $"{kv.Key} is [{string.Join(", ", kv.Value.shape)}] in the file but [{string.Join(", ", target[kv.Key].shape)}] in the model")
-            .ToList();
-        if (unknown.Count + missing.Count + wrongShape.Count > 0)
-        {
-            // Shapes first: a tensor of the wrong shape under the right key says most about what is wrong.
-            throw new CheckpointFormatException(path,
-                $"does not fit {model.Architecture} with {model.ClassCount} classes ({layout} layout)." +
-                Listed("shape mismatches", wrongShape) + Listed("missing keys", missing) + Listed("unknown keys", unknown));
-        }
+        StateDictMatch.Result match = StateDictMatch.Match(path, $"{model.Architecture} with {model.ClassCount} classes, {model.Head} head ({layout} layout)",
+            target, source, unknown, key => key.StartsWith("head.", StringComparison.Ordinal));
 
         bool convert = options.InPlaceAbn switch
         {
@@ -195,7 +170,7 @@ internal static partial class TResNetCheckpoint
         HashSet<string> normWeights = NormWeightKeys(model);
         using (no_grad())
         {
-            foreach ((string key, Tensor value) in source)
+            foreach ((string key, Tensor value) in match.Load)
             {
                 Tensor destination = target[key];
                 if (convert && normWeights.Contains(key))
@@ -219,18 +194,13 @@ internal static partial class TResNetCheckpoint
             CheckpointClassCount = contents.ClassCount ?? ours?.ClassCount,
             ClassNames = ours?.ClassNames ?? contents.ClassNames,
             ImageSize = ours?.ImageSize,
-            HeadReplaced = headDiffers,
-            SkippedKeys = skipped,
+            HeadReplaced = match.HeadReplaced,
+            SkippedKeys = match.Skipped,
         };
     }
 
-    private static bool IsHeadKey(string key) => key.StartsWith("head.", StringComparison.Ordinal);
-
     private static HashSet<string> NormWeightKeys(TResNet model)
         => model.named_modules().Where(m => m.module is BatchNormAct2d).Select(m => m.name + ".weight").ToHashSet(StringComparer.Ordinal);
-
-    private static string Listed(string what, IReadOnlyList<string> keys)
-        => keys.Count == 0 ? "" : $" {keys.Count} {what}: {string.Join(", ", keys.Take(12))}{(keys.Count > 12 ? ", ..." : "")}.";
 
     private static TResNetCheckpointMetadata? OwnMetadata(string path, CheckpointFile.Contents contents)
     {

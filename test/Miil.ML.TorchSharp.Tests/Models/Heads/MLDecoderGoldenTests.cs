@@ -77,8 +77,8 @@ public sealed class MLDecoderGoldenTests
         using Tensor logits = model.call(input);
         CollectionAssert.AreEqual(expectedShape, logits.shape, shape);
         float[] actual = logits.data<float>().ToArray();
-        double worst = expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second));
-        Assert.IsLessThanOrEqualTo(LogitTolerance, worst, $"{head} at {shape}: max abs error {worst:E2}");
+        double worst = Bounds.MaxAbsDifference(expected, actual);
+        Bounds.AtMost(LogitTolerance, worst, $"{head} at {shape}: max abs error {worst:E2}");
     }
 
     [TestMethod]
