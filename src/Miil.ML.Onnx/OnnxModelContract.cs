@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Miil.ML.Images;
 using Miil.ML.Onnx.Graphs;
+using Google.Protobuf;
 using Onnx;
 
 namespace Miil.ML.Onnx;
@@ -121,6 +122,45 @@ internal static class OnnxModelContract
             Metadata(onnx, MetadataKeys.Architecture, architecture);
         }
         return onnx;
+    }
+
+    /// <summary>
+    /// The same model with other per-class thresholds: the initializer that <c>PredictedLabels</c> compares the
+    /// scores with, and the metadata that records them (what <c>miil tune-thresholds</c> writes).
+    /// </summary>
+    /// <param name="onnx">A model of this contract.</param>
+    /// <param name="thresholds">One threshold per class, in score order.</param>
+    /// <exception cref="InvalidOperationException">The model is not of this contract (no thresholds feeding PredictedLabels).</exception>
+    /// <exception cref="ArgumentException">Not one threshold per class, or one outside (0, 1).</exception>
+    internal static byte[] WithThresholds(byte[] onnx, IReadOnlyList<float> thresholds)
+    {
+        ModelProto model = ModelProto.Parser.ParseFrom(onnx);
+        NodeProto greater = model.Graph.Node.FirstOrDefault(n => n.OpType == "Greater" && n.Output.Contains(PredictedLabelsName))
+            ?? throw new InvalidOperationException($"The model has no '{PredictedLabelsName}' comparison: it is not a Miil.ML model of contract {Version}.");
+        TensorProto limits = model.Graph.Initializer.FirstOrDefault(t => t.Name == greater.Input[1])
+            ?? throw new InvalidOperationException($"The thresholds of '{PredictedLabelsName}' are not an initializer of the graph.");
+        long classes = limits.Dims.Aggregate(1L, (a, d) => a * d);
+        if (thresholds.Count != classes)
+        {
+            throw new ArgumentException($"{thresholds.Count} thresholds for a model of {classes} classes.", nameof(thresholds));
+        }
+        if (thresholds.Any(t => !(t > 0 && t < 1)))
+        {
+            throw new ArgumentException($"Thresholds must lie between 0 and 1; got {thresholds.First(t => !(t > 0 && t < 1))}.", nameof(thresholds));
+        }
+        float[] values = thresholds.ToArray();
+        limits.FloatData.Clear();
+        limits.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+        StringStringEntryProto? entry = model.MetadataProps.FirstOrDefault(p => p.Key == MetadataKeys.Thresholds);
+        if (entry is null)
+        {
+            Metadata(model, MetadataKeys.Thresholds, ThresholdsJson(values));
+        }
+        else
+        {
+            entry.Value = ThresholdsJson(values);
+        }
+        return model.ToByteArray();
     }
 
     /// <summary>The JSON form of per-class thresholds in the metadata.</summary>

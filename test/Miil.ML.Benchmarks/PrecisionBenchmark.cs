@@ -65,50 +65,60 @@ internal static class PrecisionBenchmark
         foreach ((string arch, int size, int batch) in configs)
         {
             TResNetArchitecture architecture = arch == "quickstart" ? TResNetArchitecture.Custom([1, 1, 1, 1], 0.5) : TResNetArchitecture.FromName(arch);
-            Variant[] variants = [Variant.Float32, Variant.BFloat16, Variant.BFloat16WholeNorm];
-            var results = variants.ToDictionary(v => v, _ => new List<double>());
-            using var model = new TResNet(architecture, 80);
-            using var adam = new AdamOptimizer(model.named_parameters().Select(p => (p.name, p.parameter, AdamOptimizer.Decays(p.name, p.parameter))).ToList(), 1e-4, WeightDecayKind.CoupledL2);
-            using var norm32 = new BFloat16Passes(model, CPU, normInFloat32: true, adam.ParameterNames);
-            using var norm16 = new BFloat16Passes(model, CPU, normInFloat32: false, adam.ParameterNames);
-            ITrainingLoss loss = TrainingLosses.Asymmetric(new AsymmetricLossOptions());
-            using Tensor x = rand([batch, 3, size, size]);
-            using Tensor y = (rand([batch, 80]) < 0.04).to(ScalarType.Float32);
-            model.train();
-            void Step(Variant v)
+            Dictionary<string, List<double>> results = StepRates(architecture, size, batch, rounds, steps, withWholeNorm: true);
+            double baseline = results[Name(Variant.Float32)].Max();
+            foreach ((string variant, List<double> r) in results)
             {
-                using var scope = NewDisposeScope();
-                model.zero_grad();
-                BFloat16Passes? passes = v switch { Variant.BFloat16 => norm32, Variant.BFloat16WholeNorm => norm16, _ => null };
-                Tensor logits = passes is null ? model.call(x) : passes.Forward(x);
-                TrainingLossValue value = loss.Compute(logits, y);
-                logits.backward([value.LogitGradient!]);
-                adam.Step(1e-4, 0.9, passes?.MasterGradients());
-            }
-            foreach (Variant v in variants)
-            {
-                Step(v);
-            }
-            for (int round = 0; round < rounds; round++)
-            {
-                foreach (Variant v in variants)
-                {
-                    var clock = Stopwatch.StartNew();
-                    for (int s = 0; s < steps; s++)
-                    {
-                        Step(v);
-                    }
-                    results[v].Add(steps * batch / clock.Elapsed.TotalSeconds);
-                }
-            }
-            double baseline = results[Variant.Float32].Max();
-            foreach (Variant v in variants)
-            {
-                List<double> r = results[v];
-                Console.WriteLine($"| {(arch == "quickstart" ? "QuickStart's ([1,1,1,1] x0.5)" : "TResNet-" + arch)} | {size} | {batch} | {Name(v)} | {r.Max():F2} | {r.Min():F2}-{r.Max():F2} | {r.Max() / baseline:F2}x |");
+                Console.WriteLine($"| {(arch == "quickstart" ? "QuickStart's ([1,1,1,1] x0.5)" : "TResNet-" + arch)} | {size} | {batch} | {variant} | {r.Max():F2} | {r.Min():F2}-{r.Max():F2} | {r.Max() / baseline:F2}x |");
             }
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Training steps (forward, ASL, backward, Adam on the trainer's own parts) on random images with 80 classes:
+    /// img/s per round for float32 and bfloat16 (norm in float32; optionally norm in bfloat16), variants alternated
+    /// within each round after one warm-up step each. Shared by <c>train precision</c> and <c>speed</c>.
+    /// </summary>
+    internal static Dictionary<string, List<double>> StepRates(TResNetArchitecture architecture, int size, int batch, int rounds, int steps, bool withWholeNorm)
+    {
+        Variant[] variants = withWholeNorm ? [Variant.Float32, Variant.BFloat16, Variant.BFloat16WholeNorm] : [Variant.Float32, Variant.BFloat16];
+        var results = variants.ToDictionary(v => v, _ => new List<double>());
+        using var model = new TResNet(architecture, 80);
+        using var adam = new AdamOptimizer(model.named_parameters().Select(p => (p.name, p.parameter, AdamOptimizer.Decays(p.name, p.parameter))).ToList(), 1e-4, WeightDecayKind.CoupledL2);
+        using var norm32 = new BFloat16Passes(model, CPU, normInFloat32: true, adam.ParameterNames);
+        using var norm16 = new BFloat16Passes(model, CPU, normInFloat32: false, adam.ParameterNames);
+        ITrainingLoss loss = TrainingLosses.Asymmetric(new AsymmetricLossOptions());
+        using Tensor x = rand([batch, 3, size, size]);
+        using Tensor y = (rand([batch, 80]) < 0.04).to(ScalarType.Float32);
+        model.train();
+        void Step(Variant v)
+        {
+            using var scope = NewDisposeScope();
+            model.zero_grad();
+            BFloat16Passes? passes = v switch { Variant.BFloat16 => norm32, Variant.BFloat16WholeNorm => norm16, _ => null };
+            Tensor logits = passes is null ? model.call(x) : passes.Forward(x);
+            TrainingLossValue value = loss.Compute(logits, y);
+            logits.backward([value.LogitGradient!]);
+            adam.Step(1e-4, 0.9, passes?.MasterGradients());
+        }
+        foreach (Variant v in variants)
+        {
+            Step(v);
+        }
+        for (int round = 0; round < rounds; round++)
+        {
+            foreach (Variant v in variants)
+            {
+                var clock = Stopwatch.StartNew();
+                for (int s = 0; s < steps; s++)
+                {
+                    Step(v);
+                }
+                results[v].Add(steps * batch / clock.Elapsed.TotalSeconds);
+            }
+        }
+        return results.ToDictionary(kv => Name(kv.Key), kv => kv.Value);
     }
 
     private sealed class Row

@@ -29,6 +29,10 @@ if (args.Length > 0 && args[0] == "heads")
 {
     return HeadBenchmark.Run(args[1..]);
 }
+if (args.Length > 0 && args[0] == "speed")
+{
+    return Miil.ML.Benchmarks.SpeedBenchmark.Run(args[1..]);
+}
 if (args.Length > 0 && args[0] == "photos")
 {
     return Miil.ML.Benchmarks.Photos.PhotoTransferBenchmark.Run(args[1..]);

@@ -120,6 +120,35 @@ internal sealed class MicroBatchScorer : IDisposable, IAsyncDisposable
             Statistics.Completed(Stopwatch.GetElapsedTime(started).TotalMilliseconds, failed: true);
             throw;
         }
+        return await Submit(pixels, length, started, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Scores one image already preprocessed as the model's input wants it (3 x size x size floats, the preprocessing
+    /// record applied): the Open Inference Protocol's tensor input. Batched with the encoded images.
+    /// </summary>
+    /// <param name="pixels">The image's input tensor, channel-major.</param>
+    /// <param name="cancellationToken">Gives up waiting.</param>
+    /// <exception cref="ArgumentException">Not 3 x size x size values.</exception>
+    internal async Task<MultiLabelPrediction> ScorePixelsAsync(ReadOnlyMemory<float> pixels, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _closed) != 0, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        int length = _scorer.Preprocessor.Length;
+        if (pixels.Length != length)
+        {
+            throw new ArgumentException($"An input tensor of this model holds 3 x {Model.ImageSize} x {Model.ImageSize} = {length} values; got {pixels.Length}.", nameof(pixels));
+        }
+        long started = Stopwatch.GetTimestamp();
+        float[] rented = ArrayPool<float>.Shared.Rent(length);
+        pixels.Span.CopyTo(rented);
+        Interlocked.Increment(ref _arriving);
+        return await Submit(rented, length, started, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Scores filled pixels (rented; returned here): alone when micro-batching is off, else through the queue. Called with <c>_arriving</c> counted.</summary>
+    private async Task<MultiLabelPrediction> Submit(float[] pixels, int length, long started, CancellationToken cancellationToken)
+    {
         if (_queue is null)
         {
             Interlocked.Decrement(ref _arriving);

@@ -93,6 +93,23 @@ public sealed class MultiLabelScoringService : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>Scores one preprocessed input tensor (3 x size x size floats) with the current model; see <see cref="MicroBatchScorer.ScorePixelsAsync"/>.</summary>
+    internal async Task<MultiLabelPrediction> ScorePixelsAsync(ReadOnlyMemory<float> pixels, CancellationToken cancellationToken = default)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            MicroBatchScorer scorer = Volatile.Read(ref _current);
+            try
+            {
+                return await scorer.ScorePixelsAsync(pixels, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException) when (attempt < 3 && Volatile.Read(ref _disposed) == 0 && !ReferenceEquals(scorer, Volatile.Read(ref _current)))
+            {
+                // Replaced by a reload between the read and the call: the new model takes it.
+            }
+        }
+    }
+
     /// <summary>Loads the model file again now; the old model serves until the new one is ready, and keeps serving if it fails to load.</summary>
     /// <returns>Whether the new model is in service.</returns>
     public bool Reload()

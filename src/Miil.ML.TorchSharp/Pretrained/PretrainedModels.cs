@@ -20,6 +20,7 @@ public static class PretrainedModels
     private const string AslZoo = "https://miil-public-eu.oss-eu-central-1.aliyuncs.com/model-zoo/ASL/";
     private const string MLDecoderLicense = "MIT (Alibaba-MIIL/ML_Decoder)";
     private const string TorchVision = "BSD-3-Clause (torchvision's weights, republished by timm)";
+    private const string TimmOwn = "Apache-2.0 (timm model card: timm's own training)";
     private const string MLDecoderZoo = "https://miil-public-eu.oss-eu-central-1.aliyuncs.com/model-zoo/ML_Decoder/";
 
     /// <summary>ML_Decoder's "TResNet-XL": bottleneck blocks in every stage, layers [3, 8, 34, 5], width 1.0 (no timm counterpart).</summary>
@@ -76,8 +77,8 @@ public static class PretrainedModels
             "MIT (the Microsoft.ML.DnnImageFeaturizer.ResNet18 NuGet package)", PretrainedWeightsSource.NuGetPrefix + MLNetResNet18.Package + "/" + MLNetResNet18.Version),
         ResNetEntry("resnet18.tv_in1k", "ResNet-18", ResNetArchitecture.ResNet18, "ImageNet-1k (torchvision's IMAGENET1K_V1: top-1 69.76%)", TorchVision, "hf-hub:timm/resnet18.tv_in1k"),
         ResNetEntry("resnet50.tv_in1k", "ResNet-50", ResNetArchitecture.ResNet50, "ImageNet-1k (torchvision's IMAGENET1K_V1: top-1 76.13%)", TorchVision, "hf-hub:timm/resnet50.tv_in1k"),
-        ResNetEntry("resnet18.a1_in1k", "ResNet-18", ResNetArchitecture.ResNet18, "ImageNet-1k, timm's 'ResNet strikes back' A1 recipe (tested at 288 px)", Timm, "hf-hub:timm/resnet18.a1_in1k"),
-        ResNetEntry("resnet50.a1_in1k", "ResNet-50", ResNetArchitecture.ResNet50, "ImageNet-1k, timm's 'ResNet strikes back' A1 recipe (tested at 288 px)", Timm, "hf-hub:timm/resnet50.a1_in1k"),
+        ResNetEntry("resnet18.a1_in1k", "ResNet-18", ResNetArchitecture.ResNet18, "ImageNet-1k, timm's 'ResNet strikes back' A1 recipe (tested at 288 px)", TimmOwn, "hf-hub:timm/resnet18.a1_in1k"),
+        ResNetEntry("resnet50.a1_in1k", "ResNet-50", ResNetArchitecture.ResNet50, "ImageNet-1k, timm's 'ResNet strikes back' A1 recipe (tested at 288 px)", TimmOwn, "hf-hub:timm/resnet50.a1_in1k"),
         MLDecoderEntry("tresnet_l_stanford_card_96.41", "V2-L", TResNetArchitecture.V2L, 384, 196, null, "Stanford Cars (196 classes, single-label) with ML-Decoder: top-1 96.41%", 0.75f)
             with { IsMultiLabel = false },
     ];

@@ -116,7 +116,8 @@ public sealed record TResNetAslOptions
     /// batch norm, loss, EMA and checkpoints, so a run resumes in either precision); it pays on hardware
     /// with fast bfloat16 (AMD Zen 4 and later, Intel CPUs with AMX, NVIDIA Ampere and later). A CPU
     /// without bfloat16 instructions trains in float32 instead, with a warning, unless
-    /// <see cref="ForceBFloat16"/> is set.
+    /// <see cref="ForceBFloat16"/> is set. <see cref="TrainingPrecision.Auto"/> measures which of the two is faster
+    /// for this network on this device at the start of Fit (seconds) and logs the choice.
     /// </summary>
     public TrainingPrecision Precision { get; set; } = TrainingPrecision.Float32;
 
@@ -186,6 +187,13 @@ public sealed record TResNetAslOptions
     /// <summary>Receives progress after every step and validation (on the training thread; keep it quick).</summary>
     public IProgress<TrainingProgress>? Progress { get; set; }
 
+    /// <summary>
+    /// Stops training between two steps: with a <see cref="CheckpointDirectory"/> the checkpoint is written at
+    /// that step first, so that a Fit with the same options resumes there; Fit then throws
+    /// <see cref="OperationCanceledException"/>. Default: none.
+    /// </summary>
+    public CancellationToken Cancellation { get; set; }
+
     internal int EffectiveScheduleEpochs => ScheduleEpochs ?? Epochs;
 
     /// <summary>The fine-tuning recipe as the checkpoint's fingerprint records it.</summary>
@@ -222,7 +230,7 @@ public sealed record TResNetAslOptions
         }
         if (!Enum.IsDefined(Precision))
         {
-            throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "Precision must be Float32 or BFloat16.");
+            throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "Precision must be Float32, BFloat16 or Auto.");
         }
         ArgumentNullException.ThrowIfNull(Thresholds, nameof(Thresholds));
         if (LossFunction is null)

@@ -40,12 +40,30 @@ internal sealed partial class TrainingLoop
                 state.EpochSeconds = secondsBefore + epochClock.Elapsed.TotalSeconds;
                 Save(checkpoint, state);
             }
+            if (_options.Cancellation.IsCancellationRequested && batch < stepsPerEpoch)
+            {
+                Stop(state, checkpoint, secondsBefore + epochClock.Elapsed.TotalSeconds);
+            }
         }
         if (state.EpochImages == 0)
         {
             throw new InvalidOperationException($"No image of the training data could be read in epoch {epoch + 1} ({state.EpochSkipped} skipped).");
         }
         return secondsBefore + epochClock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Stops a cancelled run: the checkpoint at this step first (when there is one), then <see cref="OperationCanceledException"/>.</summary>
+    private void Stop(TrainingState state, string? checkpoint, double epochSeconds)
+    {
+        string where = $"epoch {state.Epoch + 1}, step {state.BatchInEpoch}";
+        if (checkpoint is not null)
+        {
+            state.EpochSeconds = epochSeconds;
+            Save(checkpoint, state);
+            ContextLog.Info(_context, _options.TrainerName, $"Stopped at {where}; the checkpoint '{checkpoint}' resumes there.");
+            throw new OperationCanceledException($"Training stopped at {where}; the checkpoint '{checkpoint}' resumes there.", _options.Cancellation);
+        }
+        throw new OperationCanceledException($"Training stopped at {where} (no CheckpointDirectory: nothing to resume from).", _options.Cancellation);
     }
 
     /// <summary>One optimisation step; returns the batch's loss summed over its images.</summary>

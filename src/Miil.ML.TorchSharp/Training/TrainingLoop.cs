@@ -105,6 +105,13 @@ internal sealed partial class TrainingLoop : IDisposable
             double seconds = RunEpoch(state, loader, schedule, checkpoint);
             (double? rawMap, double? emaMap) = validation is null ? (null, null) : ValidateAndSelect(state, validation, schedule, loader.BatchCount, seconds);
             EndEpoch(state, rawMap, emaMap, schedule, loader.BatchCount, seconds, checkpoint);
+            if (_options.Cancellation.IsCancellationRequested && state.Epoch < _options.Epochs)
+            {
+                // Between epochs: the epoch's checkpoint is already written.
+                throw new OperationCanceledException(checkpoint is null
+                    ? $"Training stopped after epoch {state.Epoch} (no CheckpointDirectory: nothing to resume from)."
+                    : $"Training stopped after epoch {state.Epoch}; the checkpoint '{checkpoint}' resumes there.", _options.Cancellation);
+            }
         }
         if (StopEarly(state))
         {
@@ -144,6 +151,18 @@ internal sealed partial class TrainingLoop : IDisposable
 
     private TrainingPrecision ChoosePrecision()
     {
+        if (_options.Precision == TrainingPrecision.Auto)
+        {
+            if (_device.type == DeviceType.CPU && !_options.ForceBFloat16 && Numerics.BFloat16Support.HardwareInstructions is null)
+            {
+                ContextLog.Info(_context, _options.TrainerName, "Precision Auto: float32 (this CPU has no bfloat16 instructions).");
+                return TrainingPrecision.Float32;
+            }
+            (TrainingPrecision choice, double float32, double bfloat16) = PrecisionProbe.Measure(_model, _device, _options.ImageSize, _options.BatchSize, _options.NormInFloat32);
+            ContextLog.Info(_context, _options.TrainerName, FormattableString.Invariant(
+                $"Precision Auto: {choice} (measured forward and backward: float32 {1000 * float32:F0} ms, bfloat16 {1000 * bfloat16:F0} ms a pass; {float32 / bfloat16:F2}x)."));
+            return choice;
+        }
         if (_options.Precision != TrainingPrecision.BFloat16 || _device.type != DeviceType.CPU || _options.ForceBFloat16)
         {
             return _options.Precision;

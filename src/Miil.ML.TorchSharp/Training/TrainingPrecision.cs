@@ -12,4 +12,11 @@ public enum TrainingPrecision
     /// and checkpoints in float32. bfloat16 keeps float32's range, so no loss scaling is needed.
     /// </summary>
     BFloat16,
+
+    /// <summary>
+    /// Whichever of the two trains faster here: float32 on a CPU without bfloat16 instructions, otherwise measured at the
+    /// start of Fit (a few forward and backward passes of a fresh network of the same shape, seconds; the choice is
+    /// logged and is <see cref="TResNetAslTransformer.Precision"/>). bfloat16 is chosen only when 5% faster or more.
+    /// </summary>
+    Auto,
 }

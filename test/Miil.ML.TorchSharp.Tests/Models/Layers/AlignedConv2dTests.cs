@@ -54,7 +54,7 @@ public sealed class AlignedConv2dTests
         CollectionAssert.AreEqual(new[] { "weight" }, conv.state_dict().Keys.ToArray());
         CollectionAssert.AreEqual(new long[] { 12, 20, 3, 3 }, conv.Weight.shape);
         bool fired = false;
-        conv.register_forward_hook((_, _, _) => { fired = true; return null; });
+        conv.register_forward_hook((_, _, output) => { fired = true; return output; });
         Tensor x = randn(4, 20, 9, 9, generator: new Generator(7));
         Tensor y = conv.call(x);
         Assert.IsTrue(fired, "forward hooks fire");
