@@ -117,7 +117,7 @@ internal static class TrainRun
         int epochs = settings.Epochs;
         if (settings.TrainTimeSeconds is int budget && !(resume && File.Exists(checkpoint)))
         {
-            epochs = EpochBudget.Pick(ml, train, trainRows, validationRows, budget, clock.Elapsed, Options(1, null, null), log);
+            (epochs, precision) = EpochBudget.Pick(ml, train, trainRows, validationRows, budget, clock.Elapsed, Options(2, null, null), log);
             settings = settings with { Epochs = epochs };
         }
         else if (resume && File.Exists(checkpoint))
