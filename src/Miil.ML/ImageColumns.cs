@@ -13,7 +13,7 @@ internal static class ImageColumns
     /// <summary>Whether column <paramref name="name"/> holds paths (true) or images (false); throws a clear error otherwise.</summary>
     /// <param name="schema">The data's schema.</param>
     /// <param name="name">The image column.</param>
-    /// <param name="consumer">Who reads it, for messages ("ScoreTResNet", "TResNetAsl").</param>
+    /// <param name="consumer">Who reads it, for messages ("ScoreImages", "TResNetAsl").</param>
     /// <param name="data">What the data is, for messages ("data", "training data").</param>
     /// <param name="option">The option that names the column, for messages.</param>
     public static bool IsPaths(DataViewSchema schema, string name, string consumer, string data, string option)

@@ -206,18 +206,8 @@ public sealed class MixedPrecisionTests
     [TestMethod]
     public void ACpuWithoutBFloat16InstructionsTrainsInFloat32WithAWarning()
     {
-        var messages = new List<string>();
         var ml = new MLContext(seed: 1);
-        ml.Log += (_, e) =>
-        {
-            if (e.Kind == ChannelMessageKind.Warning)
-            {
-                lock (messages)
-                {
-                    messages.Add(e.Message);
-                }
-            }
-        };
+        List<string> messages = Collect(ml, e => e.Kind == ChannelMessageKind.Warning);
         BFloat16Support.Override = () => null;
         try
         {
@@ -246,17 +236,7 @@ public sealed class MixedPrecisionTests
     public void AutoTakesTheMeasuredPrecisionAndLeavesTheRunAsIs()
     {
         var ml = new MLContext(seed: 0);
-        var messages = new List<string>();
-        ml.Log += (_, e) =>
-        {
-            if (e.Message.Contains("Precision Auto", StringComparison.Ordinal))
-            {
-                lock (messages)
-                {
-                    messages.Add(e.Message);
-                }
-            }
-        };
+        List<string> messages = Collect(ml, e => e.Message.Contains("Precision Auto", StringComparison.Ordinal));
         BFloat16Support.Override = () => null;
         try
         {
@@ -285,6 +265,23 @@ public sealed class MixedPrecisionTests
             double difference = (value.to(ScalarType.Float64) - b[name].to(ScalarType.Float64)).abs().max().item<double>();
             Bounds.AtMost(1e-4, difference, $"{name}: the run trained in the chosen precision differs from the Auto run");
         }
+    }
+
+    /// <summary>The context's log messages that <paramref name="keep"/> picks, as they arrive (from any thread).</summary>
+    private static List<string> Collect(MLContext ml, Func<LoggingEventArgs, bool> keep)
+    {
+        var messages = new List<string>();
+        ml.Log += (_, e) =>
+        {
+            if (keep(e))
+            {
+                lock (messages)
+                {
+                    messages.Add(e.Message);
+                }
+            }
+        };
+        return messages;
     }
 
     private sealed class Recorder(Action<TrainingProgress> report) : IProgress<TrainingProgress>
