@@ -27,6 +27,10 @@ internal static class SpeedBenchmark
 
     public static int Run(string[] args)
     {
+        if (args.Length > 0 && args[0] == "breakdown")
+        {
+            return Breakdown(args[1..]);
+        }
         int rounds = 3, steps = 3, fitSteps = 6;
         string? only = null;
         bool anchor = true;
@@ -61,6 +65,97 @@ internal static class SpeedBenchmark
             Console.WriteLine($"| {row.Label}, {row.Size} px, {row.Batch} | {torch} | {rawBest:F1} ({rawVariant}) | {Ratio(rawBest)} | {fitBest:F1} ({fitVariant}) | {Ratio(fitBest)} |");
         }
         return 0;
+    }
+
+    /// <summary>
+    /// <c>speed breakdown</c>: where a training step's time goes, phase by phase, on the trainer's own parts and PNG
+    /// files: decode and augmentation of a batch (the loader's workers, alone), the copy into a tensor, forward (in
+    /// bfloat16 with the weights' cast into the twin), loss, backward, the optimiser (with the gradients' cast back),
+    /// the EMA. Each phase is synchronous on the CPU, so a stopwatch around it is its time; median of the timed steps.
+    /// </summary>
+    private static int Breakdown(string[] args)
+    {
+        int steps = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 5;
+        Console.WriteLine($"# Where a training step's time goes, {DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores; median of {steps} steps after 2 warm-up steps, ms per batch");
+        Console.WriteLine("| network, input, batch | precision | decode + augment | to tensor | forward | loss | backward | optimiser | EMA | step (sum) | img/s (step) |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var row in Rows)
+        {
+            string folder = Path.Combine(Path.GetTempPath(), $"miil-speed-{row.Size}-{row.Batch}-breakdown");
+            string manifest = Path.Combine(folder, "labels.csv");
+            if (!File.Exists(manifest))
+            {
+                manifest = SyntheticShapes.Write(new SyntheticShapesOptions { Count = row.Batch, ClassCount = 12, ImageSize = row.Size, Seed = 0 }, folder);
+            }
+            var ml = new MLContext(seed: 0);
+            var options = new TResNetAslOptions { Architecture = row.Architecture, ImageSize = row.Size, BatchSize = row.Batch };
+            TrainingData data = TrainingData.Read(ml.MultiLabel().LoadManifest(manifest), options, "training", null);
+            foreach (TrainingPrecision precision in new[] { TrainingPrecision.Float32, TrainingPrecision.BFloat16 })
+            {
+                double[] phases = Phases(ml, row.Architecture, row.Size, row.Batch, data, precision, steps);
+                double sum = phases.Skip(1).Sum();
+                Console.WriteLine($"| {row.Label}, {row.Size} px, {row.Batch} | {precision} | {string.Join(" | ", phases.Select(p => p.ToString("F1", CultureInfo.InvariantCulture)))} | {sum:F1} | {1000 * row.Batch / sum:F1} |");
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>Median milliseconds of: decode + augment, to tensor, forward, loss, backward, optimiser, EMA.</summary>
+    private static double[] Phases(MLContext ml, TResNetArchitecture architecture, int size, int batchSize, TrainingData data, TrainingPrecision precision, int steps)
+    {
+        using var model = new TResNet(architecture, data.ClassCount);
+        model.train();
+        var preprocessor = new Miil.ML.Images.ImagePreprocessor(ml, model.Preprocessing(size));
+        var loader = new BatchLoader(data, preprocessor, batchSize, Environment.ProcessorCount, skipUnreadable: false);
+        using var adam = new AdamOptimizer(model.named_parameters().Select(p => (p.name, p.parameter, AdamOptimizer.Decays(p.name, p.parameter))).ToList(), 1e-4, WeightDecayKind.CoupledL2);
+        using var ema = new ModelEma(model, 0.98);
+        using BFloat16Passes? passes = precision == TrainingPrecision.BFloat16 ? new BFloat16Passes(model, global::TorchSharp.torch.CPU, normInFloat32: true, adam.ParameterNames) : null;
+        var loss = Miil.ML.TorchSharp.Losses.TrainingLosses.Asymmetric();
+        var augmentation = new AugmentationOptions { HorizontalFlipProbability = 0.5, CutoutFactor = 0, RandAugmentOperations = 0 };
+        int[] order = Enumerable.Range(0, data.Count).ToArray();
+        var samples = Enumerable.Range(0, 7).Select(_ => new List<double>()).ToArray();
+        for (int step = 0; step < steps + 2; step++)
+        {
+            var clock = Stopwatch.StartNew();
+            // One batch of data: no next batch is prepared behind it, so the wait is one batch's decode and augmentation (on the loader's workers).
+            Batch batch = loader.Batches(order, 0, augmentation, 0, step).First();
+            double decode = clock.Elapsed.TotalMilliseconds;
+            using var scope = global::TorchSharp.torch.NewDisposeScope();
+            double Time(Action action)
+            {
+                var c = Stopwatch.StartNew();
+                action();
+                return c.Elapsed.TotalMilliseconds;
+            }
+            global::TorchSharp.torch.Tensor x = null!, y = null!, logits = null!;
+            Miil.ML.TorchSharp.Losses.TrainingLossValue value = default;
+            double[] times =
+            [
+                decode,
+                Time(() =>
+                {
+                    x = global::TorchSharp.torch.tensor(batch.Pixels.AsSpan(0, batch.Count * preprocessor.Length).ToArray(), [batch.Count, 3, size, size]);
+                    y = global::TorchSharp.torch.tensor(batch.Labels.AsSpan(0, batch.Count * batch.ClassCount).ToArray(), [batch.Count, batch.ClassCount]);
+                }),
+                Time(() =>
+                {
+                    model.zero_grad();
+                    logits = passes is null ? model.call(x) : passes.Forward(x);
+                }),
+                Time(() => value = loss.Compute(logits, y)),
+                Time(() => logits.backward([value.LogitGradient!])),
+                Time(() => adam.Step(1e-4, 0.9, passes?.MasterGradients())),
+                Time(ema.Update),
+            ];
+            if (step >= 2)
+            {
+                for (int i = 0; i < times.Length; i++)
+                {
+                    samples[i].Add(times[i]);
+                }
+            }
+        }
+        return samples.Select(s => s.Order().ElementAt(s.Count / 2)).ToArray();
     }
 
     /// <summary>Fit's training rate from image files: the best epoch after the first (which pays for start-up).</summary>
