@@ -35,56 +35,28 @@ internal static class HeadBenchmark
         };
     }
 
-    private sealed class Row
-    {
-        [LoadColumn(0)]
-        public string ImagePath { get; set; } = "";
-
-        [LoadColumn(1)]
-        public string Labels { get; set; } = "";
-    }
-
     private static int Accuracy()
     {
         string folder = Directory.CreateTempSubdirectory("miil-heads-").FullName;
         try
         {
-            string manifest = SyntheticShapes.Write(new SyntheticShapesOptions { Count = 3000, ClassCount = 12, ImageSize = 64, Seed = 0 }, folder);
+            string manifest = QuickStartSetup.Write(folder);
             Console.WriteLine($"# Heads on the built-in data, {DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores");
             Console.WriteLine("QuickStart data and options (2,400 / 300 / 300 images, 12 classes, 15 epochs at 64 px, float32, seed 0), each head trained to the end");
             Console.WriteLine("| head | held-out mAP | validation mAP (selected) | training s | training img/s (last epoch) | scoring img/s (held-out) |");
             Console.WriteLine("|---|---:|---:|---:|---:|---:|");
             foreach (ClassifierHead head in new[] { ClassifierHead.Pooling, ClassifierHead.MLDecoder() })
             {
-                var ml = new MLContext(seed: 0);
-                IDataView all = ml.Data.LoadFromTextFile<Row>(manifest, separatorChar: ',', hasHeader: true, allowQuoting: true);
-                IDataView train = ml.Data.TakeRows(all, 2400);
-                IDataView validation = ml.Data.TakeRows(ml.Data.SkipRows(all, 2400), 300);
-                IDataView test = ml.Data.SkipRows(all, 2700);
-                ITransformer labels = ml.MultiLabel().MapLabels("Label", "Labels", separator: ';', classes: SyntheticShapes.ClassNames(12)).Fit(train);
-                var options = new TResNetAslOptions
-                {
-                    ImageColumnName = "ImagePath",
-                    ImageFolder = folder,
-                    Architecture = TResNetArchitecture.Custom([1, 1, 1, 1], 0.5),
-                    Head = head,
-                    ImageSize = 64,
-                    Epochs = 15,
-                    BatchSize = 32,
-                    LearningRate = 2e-3f,
-                    EmaDecay = 0.98,
-                    Augmentation = new AugmentationOptions { HorizontalFlipProbability = 0.5, CutoutFactor = 0, RandAugmentOperations = 0 },
-                    ValidationSet = labels.Transform(validation),
-                    Thresholds = { Selection = ThresholdSelection.TunedPerClass },
-                    Seed = 0,
-                };
+                QuickStartSetup set = QuickStartSetup.Read(folder, manifest);
+                MLContext ml = set.Context;
+                TResNetAslOptions options = set.Options();
+                options.Head = head;
                 var clock = Stopwatch.StartNew();
-                using TResNetAslTransformer model = ml.MultiLabel().TResNetAsl(options).Fit(labels.Transform(train));
+                using TResNetAslTransformer model = ml.MultiLabel().TResNetAsl(options).Fit(set.Train);
                 double seconds = clock.Elapsed.TotalSeconds;
-                IDataView held = labels.Transform(test);
                 var scoring = Stopwatch.StartNew();
-                MultiLabelMetrics metrics = ml.MultiLabel().Evaluate(model.Transform(held));
-                double scored = 300 / scoring.Elapsed.TotalSeconds;
+                MultiLabelMetrics metrics = ml.MultiLabel().Evaluate(model.Transform(set.Test));
+                double scored = QuickStartSetup.TestImages / scoring.Elapsed.TotalSeconds;
                 Console.WriteLine($"| {head} | {100 * metrics.MeanAveragePrecision:F2}% | {100 * model.ValidationMetrics!.MeanAveragePrecision:F2}% | {seconds:F0} | {model.History.Epochs[^1].ImagesPerSecond:F0} | {scored:F0} |");
             }
         }

@@ -121,53 +121,26 @@ internal static class PrecisionBenchmark
         return results.ToDictionary(kv => Name(kv.Key), kv => kv.Value);
     }
 
-    private sealed class Row
-    {
-        [LoadColumn(0)]
-        public string ImagePath { get; set; } = "";
-
-        [LoadColumn(1)]
-        public string Labels { get; set; } = "";
-    }
-
     /// <summary>The QuickStart's data and options (examples/QuickStart, defaults), trained in each precision.</summary>
     public static int Accuracy(string folder)
     {
-        string manifest = SyntheticShapes.Write(new SyntheticShapesOptions { Count = 3000, ClassCount = 12, ImageSize = 64, Seed = 0 }, folder);
+        string manifest = QuickStartSetup.Write(folder);
         Console.WriteLine($"# Mixed precision accuracy, {DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, CPU bfloat16 instructions: {BFloat16Support.HardwareInstructions ?? "none"}");
         Console.WriteLine("QuickStart data and options (2,400 / 300 / 300 images, 12 classes, 15 epochs at 64 px, seed 0), each precision trained to the end; held-out mAP");
         Console.WriteLine("| precision | held-out mAP | validation mAP (selected) | seconds | peak RSS (MiB) |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
         foreach (Variant v in new[] { Variant.Float32, Variant.BFloat16, Variant.BFloat16WholeNorm })
         {
-            var ml = new MLContext(seed: 0);
-            IDataView all = ml.Data.LoadFromTextFile<Row>(manifest, separatorChar: ',', hasHeader: true, allowQuoting: true);
-            IDataView train = ml.Data.TakeRows(all, 2400);
-            IDataView validation = ml.Data.TakeRows(ml.Data.SkipRows(all, 2400), 300);
-            IDataView test = ml.Data.SkipRows(all, 2700);
-            ITransformer labels = ml.MultiLabel().MapLabels("Label", "Labels", separator: ';', classes: SyntheticShapes.ClassNames(12)).Fit(train);
-            var options = new TResNetAslOptions
-            {
-                ImageColumnName = "ImagePath",
-                ImageFolder = folder,
-                Architecture = TResNetArchitecture.Custom([1, 1, 1, 1], 0.5),
-                ImageSize = 64,
-                Epochs = 15,
-                BatchSize = 32,
-                LearningRate = 2e-3f,
-                EmaDecay = 0.98,
-                Augmentation = new AugmentationOptions { HorizontalFlipProbability = 0.5, CutoutFactor = 0, RandAugmentOperations = 0 },
-                ValidationSet = labels.Transform(validation),
-                Thresholds = { Selection = ThresholdSelection.TunedPerClass },
-                Seed = 0,
-                Precision = v == Variant.Float32 ? TrainingPrecision.Float32 : TrainingPrecision.BFloat16,
-                ForceBFloat16 = true,
-                NormInFloat32 = v != Variant.BFloat16WholeNorm,
-            };
+            QuickStartSetup set = QuickStartSetup.Read(folder, manifest);
+            MLContext ml = set.Context;
+            TResNetAslOptions options = set.Options();
+            options.Precision = v == Variant.Float32 ? TrainingPrecision.Float32 : TrainingPrecision.BFloat16;
+            options.ForceBFloat16 = true;
+            options.NormInFloat32 = v != Variant.BFloat16WholeNorm;
             PeakMemory.Reset();
             var clock = Stopwatch.StartNew();
-            using TResNetAslTransformer model = ml.MultiLabel().TResNetAsl(options).Fit(labels.Transform(train));
-            MultiLabelMetrics metrics = ml.MultiLabel().Evaluate(model.Transform(labels.Transform(test)));
+            using TResNetAslTransformer model = ml.MultiLabel().TResNetAsl(options).Fit(set.Train);
+            MultiLabelMetrics metrics = ml.MultiLabel().Evaluate(model.Transform(set.Test));
             Console.WriteLine($"| {Name(v)} | {100 * metrics.MeanAveragePrecision:F2}% | {100 * model.ValidationMetrics!.MeanAveragePrecision:F2}% | {clock.Elapsed.TotalSeconds:F0} | {PeakMemory.MiB():F0} |");
         }
         return 0;

@@ -85,7 +85,7 @@ internal static class ExportCommand
         bool isCheckpoint = string.Equals(checkpoint, full, StringComparison.Ordinal);
         if (precision == OnnxPrecision.Float32 && !isCheckpoint)
         {
-            return TrainedModel.OnnxBytes(TrainedModel.Path(given));
+            return Miil.ML.Onnx.Scoring.ModelZipLoader.OnnxOf(TrainedModel.Path(given));
         }
         if (!File.Exists(checkpoint))
         {
@@ -94,7 +94,7 @@ internal static class ExportCommand
         // Classes, thresholds and preprocessing from the trained model beside the checkpoint, when there is one.
         string folder = Path.GetDirectoryName(checkpoint)!;
         string? trained = new[] { TrainOutputs.ModelZip, TrainOutputs.ModelOnnx }.Select(n => Path.Combine(folder, n)).FirstOrDefault(File.Exists);
-        MultiLabelOnnxModel? description = trained is null ? null : MultiLabelOnnxModel.Read(TrainedModel.OnnxBytes(trained), trained);
+        MultiLabelOnnxModel? description = trained is null ? null : MultiLabelOnnxModel.Read(Miil.ML.Onnx.Scoring.ModelZipLoader.OnnxOf(trained), trained);
         using MultiLabelNetwork network = MultiLabelNetwork.Load(checkpoint);
         int size = description?.ImageSize ?? Miil.ML.TorchSharp.Models.NetworkDefaults.ImageSize;
         return Miil.ML.TorchSharp.Export.OnnxExporter.Export(network, new Miil.ML.TorchSharp.Export.OnnxExportOptions

@@ -51,7 +51,7 @@ internal static class PredictCommand
             bool skip = parsed.GetValue(SkipUnreadable);
             using ImageScoringTransformer model = TrainedModel.Load(ml, path, skipUnreadable: skip);
             IReadOnlyList<string> classes = model.Model.ClassNames;
-            IDataView scored = model.Transform(ml.Data.LoadFromEnumerable(images.Select(i => new TuneThresholdsCommand.ImageRow { ImagePath = i })));
+            IDataView scored = model.Transform(TrainedModel.Images(ml, images));
             var rows = new List<Prediction>();
             foreach (Scored row in ml.Data.CreateEnumerable<Scored>(scored, reuseRowObject: false))
             {

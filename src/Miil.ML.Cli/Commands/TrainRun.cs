@@ -61,7 +61,7 @@ internal static class TrainRun
         {
             DataOperationsCatalog.TrainTestData split = ml.Data.TrainTestSplit(all.Data, settings.ValidationFraction, seed: settings.Seed);
             (train, validation) = (split.TrainSet, split.TestSet);
-            validationRows = validation.Preview(int.MaxValue).RowView.Length;
+            validationRows = DatasetReader.Rows(validation);
             if (validationRows == 0 || validationRows == all.Rows)
             {
                 throw new CliException($"--validation-fraction {settings.ValidationFraction} of {all.Rows} images leaves {validationRows} to validate on; "
@@ -145,7 +145,7 @@ internal static class TrainRun
             TrainResult result = TrainOutputs.Write(ml, trained, train, validation, settings, output, seconds, log);
             // The run is complete and its network is in model.safetensors: the resumable state has done its job.
             Directory.Delete(checkpoints, recursive: true);
-            ConsoleAppGenerator.Write(output, settings.Name, TrainOutputs.ModelZip, settings, all.ClassNames,
+            ConsoleAppGenerator.Write(output, settings.Name, TrainOutputs.ModelZip, settings, all.Format, model,
                 validation.GetColumn<string>(DefaultColumnNames.ImagePath).FirstOrDefault());
             log.Line($"Wrote model.onnx, model.zip, {TrainOutputs.Checkpoint}, report.html, metrics.json, {TrainOutputs.LogFile}, {settings.Name}{TrainOutputs.SettingsExtension} "
                 + $"and {settings.Name}.ConsoleApp in '{output}' ({clock.Elapsed.TotalSeconds:F0} s in all).");

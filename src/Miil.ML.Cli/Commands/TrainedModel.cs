@@ -39,10 +39,15 @@ internal static class TrainedModel
         var options = new ImageScoringOptions { ImageColumnName = DefaultColumnNames.ImagePath, BatchSize = batchSize, SkipUnreadableImages = skipUnreadable };
         return Miil.ML.Onnx.Scoring.ModelZipLoader.LooksLikeZip(path)
             ? ml.MultiLabel().LoadModel(path, options)
-            : ml.MultiLabel().ScoreImages(path, options).Fit(TuneThresholdsCommand.EmptyImages(ml));
+            : ml.MultiLabel().ScoreImages(path, options).Fit(Images(ml, []));
     }
 
-    /// <summary>The model's ONNX bytes (inside a zip or the file itself).</summary>
-    public static byte[] OnnxBytes(string path)
-        => Miil.ML.Onnx.Scoring.ModelZipLoader.LooksLikeZip(path) ? Miil.ML.Onnx.Scoring.ModelZipLoader.EmbeddedOnnx(path) : File.ReadAllBytes(path);
+    /// <summary>A view of image paths in the column a model reads (empty: the schema a scorer is fitted on and saved with).</summary>
+    public static IDataView Images(MLContext ml, IEnumerable<string> paths)
+        => ml.Data.LoadFromEnumerable(paths.Select(p => new ImageRow { ImagePath = p }));
+
+    private sealed class ImageRow
+    {
+        public string ImagePath { get; set; } = "";
+    }
 }

@@ -65,11 +65,11 @@ internal static class TuneThresholdsCommand
                 terminal.Info($"Scoring {data.Rows} images of '{data.Path}' ...");
                 tuned = ml.MultiLabel().TuneThresholds(model.Transform(data.Data), options: options);
             }
-            byte[] onnx = OnnxModelContract.WithThresholds(TrainedModel.OnnxBytes(path), tuned.Thresholds);
+            byte[] onnx = OnnxModelContract.WithThresholds(Miil.ML.Onnx.Scoring.ModelZipLoader.OnnxOf(path), tuned.Thresholds);
             if (zip)
             {
-                using ImageScoringTransformer scorer = ml.MultiLabel().ScoreImages(onnx, new ImageScoringOptions { ImageColumnName = DefaultColumnNames.ImagePath }).Fit(EmptyImages(ml));
-                TrainOutputs.SaveZip(ml, scorer, EmptyImages(ml).Schema, output);
+                using ImageScoringTransformer scorer = ml.MultiLabel().ScoreImages(onnx, new ImageScoringOptions { ImageColumnName = DefaultColumnNames.ImagePath }).Fit(TrainedModel.Images(ml, []));
+                TrainOutputs.SaveZip(ml, scorer, TrainedModel.Images(ml, []).Schema, output);
             }
             else
             {
@@ -85,13 +85,5 @@ internal static class TuneThresholdsCommand
             return ExitCodes.Success;
         }));
         return command;
-    }
-
-    /// <summary>An empty view with the image column: the schema a scorer is fitted on and saved with.</summary>
-    internal static IDataView EmptyImages(MLContext ml) => ml.Data.LoadFromEnumerable(Array.Empty<ImageRow>());
-
-    internal sealed class ImageRow
-    {
-        public string ImagePath { get; set; } = "";
     }
 }

@@ -49,12 +49,28 @@ internal static class DatasetReader
             _ => throw new CliException($"--format {format} is not a dataset format."),
         };
         IReadOnlyList<string> names = ml.MultiLabel().GetClassNames(data);
-        long rows = data.GetRowCount() ?? data.Preview(int.MaxValue).RowView.Length;
+        long rows = Rows(data);
         if (rows == 0)
         {
             throw new CliException($"{optionName} '{path}' holds no image.", ExitCodes.Input);
         }
         return new Loaded(data, chosen, full, names, rows);
+    }
+
+    /// <summary>The rows of a view: its count when it knows it, else a pass of a cursor with no column read (a split's view).</summary>
+    public static long Rows(IDataView data)
+    {
+        if (data.GetRowCount() is long known)
+        {
+            return known;
+        }
+        long rows = 0;
+        using DataViewRowCursor cursor = data.GetRowCursor([]);
+        while (cursor.MoveNext())
+        {
+            rows++;
+        }
+        return rows;
     }
 
     /// <summary>The format of <paramref name="path"/>: COCO for .json, a manifest for another file, VOC for a folder with Annotations and ImageSets, class folders otherwise.</summary>

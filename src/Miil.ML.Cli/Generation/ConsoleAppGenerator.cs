@@ -14,14 +14,21 @@ namespace Miil.ML.Cli.Generation;
 /// </summary>
 internal static class ConsoleAppGenerator
 {
-    public static string Write(string output, string name, string modelFile, TrainSettings settings, IReadOnlyList<string> classes, string? sampleImage = null)
+    /// <param name="output">The run's output folder (the model is there; the project goes in a folder beside it).</param>
+    /// <param name="name">The model's name: the class and the project's names.</param>
+    /// <param name="modelFile">The model zip's file name in <paramref name="output"/>.</param>
+    /// <param name="settings">The run's settings, written out as the training code.</param>
+    /// <param name="format">The format the run read its data in (<paramref name="settings"/> may say auto).</param>
+    /// <param name="model">What the run's <c>--model</c> named.</param>
+    /// <param name="sampleImage">An image the program predicts when it is given none.</param>
+    public static string Write(string output, string name, string modelFile, TrainSettings settings, DatasetFormat format, ModelChoice model, string? sampleImage = null)
     {
         string folder = Path.Combine(output, name + ".ConsoleApp");
         Directory.CreateDirectory(folder);
         string modelPath = Path.GetFullPath(Path.Combine(output, modelFile));
         TrainOutputs.WriteText(Path.Combine(folder, name + ".ConsoleApp.csproj"), Project());
         TrainOutputs.WriteText(Path.Combine(folder, name + ".consumption.cs"), Consumption(name, modelPath));
-        TrainOutputs.WriteText(Path.Combine(folder, name + ".training.cs"), Training(name, settings, output));
+        TrainOutputs.WriteText(Path.Combine(folder, name + ".training.cs"), Training(name, settings, format, model));
         TrainOutputs.WriteText(Path.Combine(folder, "Program.cs"), Program(name, sampleImage));
         return folder;
     }
@@ -131,10 +138,9 @@ internal static class ConsoleAppGenerator
 
         """;
 
-    private static string Training(string name, TrainSettings s, string output)
+    private static string Training(string name, TrainSettings s, DatasetFormat format, ModelChoice model)
     {
         string Full(string path) => Literal(Path.GetFullPath(path));
-        DatasetFormat format = s.Format == DatasetFormat.Auto ? DatasetReader.Detect(Path.GetFullPath(s.Dataset), "--dataset") : s.Format;
         string Load(string path, string classes) => format switch
         {
             DatasetFormat.Manifest => $"mlContext.MultiLabel().LoadManifest(path, new ManifestOptions {{ LabelsColumn = {Literal(s.LabelColumn)}, ImagePathColumn = {Literal(s.ImageColumn)}, "
@@ -143,7 +149,6 @@ internal static class ConsoleAppGenerator
             DatasetFormat.Voc => $"mlContext.MultiLabel().LoadVoc(path, {Literal(s.VocSplit)}, new VocOptions {{ Classes = {classes} }})",
             _ => $"mlContext.MultiLabel().LoadImageFolders(path, {classes})",
         };
-        ModelChoice model = ModelChoice.Resolve(s.Model);
         string network = model.PretrainedWeights is null
             ? $"Architecture = {model.ArchitectureCode},"
             : $"PretrainedWeights = {Literal(model.PretrainedWeights)},";

@@ -47,6 +47,9 @@ internal static class ModelZipLoader
         return estimator.Fit(new EmptyDataView(inputSchema));
     }
 
+    /// <summary>The ONNX model a file holds: the embedded one of a model zip (<see cref="EmbeddedOnnx"/>), or the file itself.</summary>
+    internal static byte[] OnnxOf(string path) => LooksLikeZip(path) ? EmbeddedOnnx(path) : File.ReadAllBytes(path);
+
     /// <summary>
     /// The ONNX bytes of the one multi-label model the zip holds (the stock ONNX transformer stores each
     /// model in an entry <c>.../OnnxModel</c>: a length, then the bytes; other ONNX steps such as a

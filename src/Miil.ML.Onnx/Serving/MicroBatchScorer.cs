@@ -81,7 +81,7 @@ internal sealed class MicroBatchScorer : IDisposable, IAsyncDisposable
         {
             throw new FileNotFoundException($"Model '{path}' does not exist.", path);
         }
-        byte[] onnx = ModelZipLoader.LooksLikeZip(path) ? ModelZipLoader.EmbeddedOnnx(path) : File.ReadAllBytes(path);
+        byte[] onnx = ModelZipLoader.OnnxOf(path);
         return new MicroBatchScorer(mlContext, onnx, options, statistics, $"'{path}'");
     }
 
