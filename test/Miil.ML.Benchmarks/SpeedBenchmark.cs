@@ -77,8 +77,8 @@ internal static class SpeedBenchmark
     {
         int steps = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 5;
         Console.WriteLine($"# Where a training step's time goes, {DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores; median of {steps} steps after 2 warm-up steps, ms per batch");
-        Console.WriteLine("| network, input, batch | precision | decode + augment | to tensor | forward | loss | backward | optimiser | EMA | step (sum) | img/s (step) | loss, tensor path | tensor path / step |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| network, input, batch | precision | decode + augment | to tensor | forward | loss | backward | optimiser | EMA | step (sum) | img/s (step) |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var row in Rows)
         {
             string folder = Path.Combine(Path.GetTempPath(), $"miil-speed-{row.Size}-{row.Batch}-breakdown");
@@ -93,18 +93,15 @@ internal static class SpeedBenchmark
             foreach (TrainingPrecision precision in new[] { TrainingPrecision.Float32, TrainingPrecision.BFloat16 })
             {
                 double[] phases = Phases(ml, row.Architecture, row.Size, row.Batch, data, precision, steps);
-                double sum = phases[1..7].Sum(), tensorPath = phases[7];
-                Console.WriteLine($"| {row.Label}, {row.Size} px, {row.Batch} | {precision} | {string.Join(" | ", phases[..7].Select(p => p.ToString("F1", CultureInfo.InvariantCulture)))} | {sum:F1} | {1000 * row.Batch / sum:F1} "
-                    + $"| {tensorPath:F2} | {100 * (tensorPath - phases[3]) / sum:+0.00;-0.00}% |");
+                double sum = phases[1..].Sum();
+                Console.WriteLine($"| {row.Label}, {row.Size} px, {row.Batch} | {precision} | {string.Join(" | ", phases.Select(p => p.ToString("F1", CultureInfo.InvariantCulture)))} | {sum:F1} | {1000 * row.Batch / sum:F1} |");
             }
         }
         return 0;
     }
 
     /// <summary>
-    /// Median milliseconds of: decode + augment, to tensor, forward, loss, backward, optimiser, EMA; and the same loss
-    /// (value and gradient) through the tensor-operation path instead of the SIMD kernel, for issue 27's question
-    /// whether the kernel earns its code (the step's change if the tensor path replaced it is the last column).
+    /// Median milliseconds of: decode + augment, to tensor, forward, loss, backward, optimiser, EMA.
     /// </summary>
     private static double[] Phases(MLContext ml, TResNetArchitecture architecture, int size, int batchSize, TrainingData data, TrainingPrecision precision, int steps)
     {
@@ -118,7 +115,7 @@ internal static class SpeedBenchmark
         var loss = Miil.ML.TorchSharp.Losses.TrainingLosses.Asymmetric();
         var augmentation = new AugmentationOptions { HorizontalFlipProbability = 0.5, CutoutFactor = 0, RandAugmentOperations = 0 };
         int[] order = Enumerable.Range(0, data.Count).ToArray();
-        var samples = Enumerable.Range(0, 8).Select(_ => new List<double>()).ToArray();
+        var samples = Enumerable.Range(0, 7).Select(_ => new List<double>()).ToArray();
         for (int step = 0; step < steps + 2; step++)
         {
             var clock = Stopwatch.StartNew();
@@ -151,8 +148,6 @@ internal static class SpeedBenchmark
                 Time(() => logits.backward([value.LogitGradient!])),
                 Time(() => adam.Step(1e-4, 0.9, passes?.MasterGradients())),
                 Time(ema.Update),
-                Time(() => Miil.ML.TorchSharp.Losses.AsymmetricLossFunction.Run(logits.detach(), y, new Miil.ML.TorchSharp.Losses.AsymmetricLossOptions(),
-                    Miil.ML.TorchSharp.Losses.AsymmetricLossPath.TensorOps)),
             ];
             if (step >= 2)
             {

@@ -25,6 +25,8 @@ internal sealed class ScoredDataView(ImageScoringTransformer owner, IDataView in
 /// row k is the main cursor's row at the same position. Batches read ahead are preprocessed and scored
 /// on workers, a few at a time (the pipeline's depth), and served in order: decoding overlaps
 /// inference, and small batches score side by side on the cores as ML.NET's own parallel cursors would.
+/// A worker takes several small batches at once (<see cref="ImageScoringOptions.BatchesPerTask"/>): one
+/// hand-over between threads per image cost more than a tiny model's inference.
 /// </summary>
 internal sealed class ScoredCursor : DataViewRowCursor
 {
@@ -140,7 +142,7 @@ internal sealed class ScoredCursor : DataViewRowCursor
     /// </summary>
     private Func<(float[], bool[], int)>? ReadBatch()
     {
-        int size = _owner.BatchSize;
+        int size = _owner.BatchSize * _owner.Options.BatchesPerTask;
         if (_path is not null)
         {
             var paths = new List<string>(size);
@@ -150,13 +152,8 @@ internal sealed class ScoredCursor : DataViewRowCursor
                 _path(ref path);
                 paths.Add(path.ToString());
             }
-            Done(paths.Count);
-            return paths.Count == 0 ? null : () =>
-            {
-                using PreparedBatch batch = _owner.Scorer.Prepare(paths);
-                (float[] scores, bool[] decisions) = _owner.Scorer.Run(batch);
-                return (scores, decisions, paths.Count);
-            };
+            Done(paths.Count, size);
+            return paths.Count == 0 ? null : () => ScoreInBatches(paths, (scorer, part) => scorer.Prepare(part));
         }
 
         var images = new List<MLImage>(size);
@@ -176,7 +173,7 @@ internal sealed class ScoredCursor : DataViewRowCursor
             Dispose(images);
             throw;
         }
-        Done(images.Count);
+        Done(images.Count, size);
         if (images.Count == 0)
         {
             return null;
@@ -185,9 +182,7 @@ internal sealed class ScoredCursor : DataViewRowCursor
         {
             try
             {
-                using PreparedBatch batch = _owner.Scorer.Prepare(images);
-                (float[] scores, bool[] decisions) = _owner.Scorer.Run(batch);
-                return (scores, decisions, images.Count);
+                return ScoreInBatches(images, (scorer, part) => scorer.Prepare(part));
             }
             finally
             {
@@ -196,11 +191,37 @@ internal sealed class ScoredCursor : DataViewRowCursor
         };
     }
 
-    /// <summary>Counts rows read; a short batch means the input ended.</summary>
-    private void Done(int rows)
+    /// <summary>
+    /// Scores the rows one ONNX Runtime call per <see cref="ImageScoringTransformer.BatchSize"/> rows; the
+    /// calls' row-major outputs laid end to end are the rows' outputs in order.
+    /// </summary>
+    private (float[] Scores, bool[] Decisions, int Rows) ScoreInBatches<TRow>(List<TRow> rows, Func<OnnxImageScorer, IReadOnlyList<TRow>, PreparedBatch> prepare)
+    {
+        OnnxImageScorer scorer = _owner.Scorer;
+        int size = _owner.BatchSize;
+        if (rows.Count <= size)
+        {
+            using PreparedBatch batch = prepare(scorer, rows);
+            (float[] scores, bool[] decisions) = scorer.Run(batch);
+            return (scores, decisions, rows.Count);
+        }
+        var allScores = new float[rows.Count * _classes];
+        var allDecisions = new bool[rows.Count * _classes];
+        for (int start = 0; start < rows.Count; start += size)
+        {
+            using PreparedBatch batch = prepare(scorer, rows.GetRange(start, Math.Min(size, rows.Count - start)));
+            (float[] scores, bool[] decisions) = scorer.Run(batch);
+            scores.CopyTo(allScores, start * _classes);
+            decisions.CopyTo(allDecisions, start * _classes);
+        }
+        return (allScores, allDecisions, rows.Count);
+    }
+
+    /// <summary>Counts rows read; fewer than asked for means the input ended.</summary>
+    private void Done(int rows, int asked)
     {
         _rowsRead += rows;
-        _inputDone |= rows < _owner.BatchSize;
+        _inputDone |= rows < asked;
     }
 
     private static void Dispose(List<MLImage> images)

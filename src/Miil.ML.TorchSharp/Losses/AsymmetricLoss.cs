@@ -35,10 +35,7 @@ public sealed class AsymmetricLoss : nn.Module<Tensor, Tensor, Tensor>
 
     /// <summary>Computes the loss of <paramref name="logits"/> against <paramref name="targets"/>.</summary>
     /// <exception cref="ArgumentException">Shapes differ, logits are not floating point or not finite, or a target is not allowed.</exception>
-    public override Tensor forward(Tensor logits, Tensor targets) => Compute(logits, targets, AsymmetricLossPath.Auto);
-
-    /// <summary>The loss through a chosen implementation (tests run every one against the reference).</summary>
-    internal Tensor Compute(Tensor logits, Tensor targets, AsymmetricLossPath path)
+    public override Tensor forward(Tensor logits, Tensor targets)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(targets);
@@ -55,6 +52,6 @@ public sealed class AsymmetricLoss : nn.Module<Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         Tensor z = logits.dtype is ScalarType.Float32 or ScalarType.Float64 ? logits : logits.to(ScalarType.Float32);
         Tensor y = targets.to(z.dtype, z.device);
-        return AsymmetricLossFunction.Apply(z, y, Options, path).MoveToOuterDisposeScope();
+        return AsymmetricLossFunction.Apply(z, y, Options).MoveToOuterDisposeScope();
     }
 }

@@ -26,7 +26,20 @@ internal static class ImageDecoder
     /// <summary>Decodes <paramref name="path"/> into <paramref name="into"/> (3 x S x S floats, scaled, before mean and std).</summary>
     /// <exception cref="InvalidOperationException">The file is missing, empty, not an image, too large, damaged or truncated; the message names it.</exception>
     public static void Read(string path, ImagePreprocessing preprocessing, Span<float> into)
-        => Decode(Open(path), path, preprocessing, into);
+    {
+        // The file is read into a pooled buffer, not mapped (Skia's SKData.Create(path) mmaps): mapping and
+        // unmapping a small file per image serialises threads on the process's address-space lock, and
+        // two decoding threads ran 1.1x one (measured, docs/benchmarks.md "Scoring").
+        (byte[] buffer, int length) = ReadFile(path);
+        try
+        {
+            Read(buffer.AsSpan(0, length), path, preprocessing, into);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
     /// <summary>Decodes an encoded image held in memory (an upload) the same way, named <paramref name="name"/> in messages.</summary>
     /// <exception cref="InvalidOperationException">The bytes are empty, not an image, too large, damaged or truncated; the message names it.</exception>
@@ -77,8 +90,11 @@ internal static class ImageDecoder
         Write(converted, preprocessing, into, path);
     }
 
-    /// <summary>The codec of a file whose header was read and checked: exists, not empty, a known format, a sane size.</summary>
-    private static SKCodec Open(string path)
+    /// <summary>Largest image file read, in bytes (1 GiB: far above any 50-megapixel image's encoding).</summary>
+    public const long MaxFileBytes = 1L << 30;
+
+    /// <summary>The bytes of an image file, checked to exist and not to be empty, in a buffer rented from the shared pool.</summary>
+    private static (byte[] Buffer, int Length) ReadFile(string path)
     {
         var file = new FileInfo(path);
         if (!file.Exists)
@@ -89,12 +105,40 @@ internal static class ImageDecoder
         {
             throw new InvalidOperationException($"Image '{path}' is empty (0 bytes).");
         }
-        SKCodec? codec;
-        using (SKData? data = SKData.Create(path))
+        if (file.Length > MaxFileBytes)
         {
-            codec = data is null ? null : SKCodec.Create(data);
+            throw new InvalidOperationException($"Image '{path}' is {file.Length:N0} bytes, over the {MaxFileBytes:N0} read for one image: refused before reading.");
         }
-        return Checked(codec, path);
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)file.Length);
+        try
+        {
+            using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            int length = 0;
+            while (length < buffer.Length)
+            {
+                int read = RandomAccess.Read(handle, buffer.AsSpan(length), length);
+                if (read == 0)
+                {
+                    break;
+                }
+                length += read;
+            }
+            if (length == 0)
+            {
+                throw new InvalidOperationException($"Image '{path}' is empty (0 bytes).");
+            }
+            return (buffer, length);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            throw new InvalidOperationException($"Image '{path}' cannot be read: {e.Message}", e);
+        }
+        catch
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
     }
 
     /// <summary>A codec that exists and declares a sane size (a decompression bomb is refused before anything is allocated).</summary>

@@ -47,16 +47,20 @@ public sealed class ImageScoringTests
         {
             var ml = new MLContext(seed: 0);
             IDataView data = ml.Data.LoadFromEnumerable(rows);
-            using ImageScoringTransformer scorer = ml.MultiLabel().ScoreImages(onnx, "ImagePath", batchSize: 4).Fit(data);
-            IDataView scored = scorer.Transform(data);
-            Scored[] results = ml.Data.CreateEnumerable<Scored>(scored, reuseRowObject: false).ToArray();
-
             using var reference = new OnnxImageScorer(ml, File.ReadAllBytes(onnx));
             (float[] expected, bool[] decisions) = reference.Score(rows.Select(r => r.ImagePath).ToList());
-            Assert.HasCount(rows.Length, results);
-            Bounds.AtMost(1e-5, Bounds.MaxAbsDifference(expected, results.SelectMany(r => r.Score)));
-            CollectionAssert.AreEqual(decisions, results.SelectMany(r => r.PredictedLabels).ToArray());
-            CollectionAssert.AreEqual(rows.Select(r => r.Labels).ToArray(), results.Select(r => r.Labels).ToArray(), "other columns pass through in order");
+            IDataView scored = null!;
+            // Batch 1 and 3: a worker scores several batches in turn (8 and 9 rows, the last one short); batch 4: one batch each.
+            foreach (int batchSize in new[] { 1, 3, 4 })
+            {
+                using ImageScoringTransformer scorer = ml.MultiLabel().ScoreImages(onnx, "ImagePath", batchSize: batchSize).Fit(data);
+                scored = scorer.Transform(data);
+                Scored[] results = ml.Data.CreateEnumerable<Scored>(scored, reuseRowObject: false).ToArray();
+                Assert.HasCount(rows.Length, results);
+                Bounds.AtMost(1e-5, Bounds.MaxAbsDifference(expected, results.SelectMany(r => r.Score)), $"batch {batchSize}");
+                CollectionAssert.AreEqual(decisions, results.SelectMany(r => r.PredictedLabels).ToArray(), $"batch {batchSize}");
+                CollectionAssert.AreEqual(rows.Select(r => r.Labels).ToArray(), results.Select(r => r.Labels).ToArray(), "other columns pass through in order");
+            }
 
             // Leaving early disposes the cursor with a batch still being read ahead.
             using ImageScoringTransformer prefetching = ml.MultiLabel().ScoreImages(onnx, "ImagePath", batchSize: 8).Fit(data);

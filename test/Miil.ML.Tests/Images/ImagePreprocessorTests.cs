@@ -53,12 +53,19 @@ public sealed class ImagePreprocessorTests
             File.WriteAllBytes(truncated, png.Take(20).ToArray());
             string garbage = Path.Combine(folder, "garbage.jpg");
             File.WriteAllText(garbage, "definitely not a jpeg");
+            // Over the size read for one image: a sparse file, so nothing is written to the disk.
+            string huge = Path.Combine(folder, "huge.png");
+            using (FileStream stream = File.Create(huge))
+            {
+                stream.SetLength(ImageDecoder.MaxFileBytes + 1);
+            }
             var pre = new ImagePreprocessor(new MLContext(seed: 0), ImagePreprocessing.Unnormalized(16));
-            foreach (string bad in new[] { Path.Combine(folder, "missing.png"), empty, truncated, garbage })
+            foreach (string bad in new[] { Path.Combine(folder, "missing.png"), folder, empty, truncated, garbage, huge })
             {
                 var e = Assert.ThrowsExactly<InvalidOperationException>(() => pre.Fill([good, bad], new float[2 * pre.Length]));
                 StringAssert.Contains(e.Message, bad);
             }
+            StringAssert.Contains(Assert.ThrowsExactly<InvalidOperationException>(() => pre.Fill([huge], new float[pre.Length])).Message, "refused before reading");
         }
         finally
         {

@@ -22,7 +22,7 @@ public sealed class ScalarLifetimeTests
         var parameters = model.named_parameters().Select(p => (p.name, p.parameter, AdamOptimizer.Decays(p.name, p.parameter))).ToList();
         using var adam = new AdamOptimizer(parameters, 1e-4, WeightDecayKind.CoupledL2);
         using var ema = new ModelEma(model, 0.9);
-        using var lanes = new AsymmetricLoss(new AsymmetricLossOptions { IgnoreLabel = true });
+        using var asl = new AsymmetricLoss(new AsymmetricLossOptions { IgnoreLabel = true });
         using var stop = new CancellationTokenSource();
         Task collector = Task.Run(() =>
         {
@@ -42,7 +42,7 @@ public sealed class ScalarLifetimeTests
                 using var scope = NewDisposeScope();
                 model.zero_grad();
                 Tensor logits = model.forward(x);
-                Tensor loss = lanes.Compute(logits, y, step % 2 == 0 ? AsymmetricLossPath.Auto : AsymmetricLossPath.TensorOps);
+                Tensor loss = asl.forward(logits, y);
                 loss.backward();
                 adam.Step(1e-3, 0.9);
                 ema.Update();
