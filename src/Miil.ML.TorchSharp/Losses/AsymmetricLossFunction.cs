@@ -68,12 +68,10 @@ internal static class AsymmetricLossFunction
         // collected mid-call (Numerics.Scalars). "c - t" is written t.neg().add_(c, 1).
         using var s = new HeldScalars();
         Scalar one = s[1], zero = s[0];
+        Tensor positive = y.eq(one);
         Tensor p = z.sigmoid();
         Tensor oneMinusP = p.neg().add_(one, one);
-        Tensor posOutside = p.ge(s[o.Eps]).logical_not();
-        Tensor posLog = p.log().masked_fill(posOutside, s[Math.Log(o.Eps)]);
-        Tensor posDlog = oneMinusP.masked_fill(posOutside, zero);
-
+        // The negatives' probability, shifted by the clip (the easy ones, shifted past 1, get no gradient), and its derivative.
         Tensor neg = oneMinusP;
         Tensor dneg = p.mul(neg).neg();
         if (o.Clip > 0)
@@ -83,32 +81,33 @@ internal static class AsymmetricLossFunction
             neg = neg.clamp_max(one);
             dneg = dneg.masked_fill(easy, zero);
         }
-        Tensor negOutside = neg.ge(s[o.Eps]).logical_not();
-        Tensor negLog = neg.log().masked_fill(negOutside, s[Math.Log(o.Eps)]);
-        Tensor negDlog = dneg.div(neg).masked_fill(negOutside, zero);
+        // x, the probability inside the logarithm, is chosen first: one log and one weight per element, not one of each per branch.
+        Tensor x = where(positive, p, neg);
+        Tensor outside = x.ge(s[o.Eps]).logical_not();
+        Tensor logX = x.log().masked_fill_(outside, s[Math.Log(o.Eps)]);
+        Tensor dLog = where(positive, oneMinusP, dneg.div(neg)).masked_fill_(outside, zero);
 
-        Tensor posLoss = posLog, posGrad = posDlog, negLoss = negLog, negGrad = negDlog;
+        Tensor loss = logX, grad = dLog;
         if (o.GammaNeg > 0 || o.GammaPos > 0)
         {
-            Tensor posW = oneMinusP.pow(s[o.GammaPos]);
-            Tensor negBase = neg.neg().add_(one, one);
-            Tensor negW = negBase.pow(s[o.GammaNeg]);
-            posLoss = posLog.mul(posW);
-            negLoss = negLog.mul(negW);
-            posGrad = posDlog.mul(posW);
-            negGrad = negDlog.mul(negW);
+            // b = 1 - x: 1 - p for a positive, 1 - the shifted probability for a negative.
+            Tensor b = x.neg().add_(one, one);
+            Tensor w = where(positive, b.pow(s[o.GammaPos]), b.pow(s[o.GammaNeg]));
+            loss = logX.mul(w);
+            grad = dLog.mul(w);
             if (!o.DetachFocalWeight)
             {
-                posGrad = posGrad.add(posLog.mul(s[-o.GammaPos]).mul(p).mul(posW), one);
-                Tensor dw = where(negBase.gt(zero), negW.mul(s[o.GammaNeg]).div(negBase).mul(dneg.neg()),
+                // The weight's own derivative times the log: -gamma+ p w for a positive; for a negative,
+                // gamma- w / b times -dneg, or -dneg at b = 0 when gamma- is 1 (else 0), and 0 where dneg is.
+                Tensor positiveTerm = logX.mul(s[-o.GammaPos]).mul(p).mul(w);
+                Tensor dw = where(b.gt(zero), w.mul(s[o.GammaNeg]).div(b).mul(dneg.neg()),
                                   o.GammaNeg == 1 ? dneg.neg() : zeros_like(dneg));
-                negGrad = negGrad.add(negLog.mul(dw.masked_fill(dneg.eq(zero), zero)), one);
+                Tensor negativeTerm = logX.mul(dw.masked_fill(dneg.eq(zero), zero));
+                grad = grad.add(where(positive, positiveTerm, negativeTerm), one);
             }
         }
-
-        Tensor positive = y.eq(one);
-        Tensor loss = where(positive, posLoss, negLoss).neg_();
-        Tensor grad = where(positive, posGrad, negGrad).neg_();
+        loss = loss.neg_();
+        grad = grad.neg_();
         long counted = y.numel();
         if (o.IgnoreLabel)
         {
